@@ -1,0 +1,109 @@
+/**
+ * kvsqlite over `bun:sqlite` (Bun >= 1.1).
+ *
+ * The module is obtained with `process.getBuiltinModule` when a store is
+ * opened, so importing this file loads no driver.
+ *
+ * @example
+ * ```ts ignore
+ * import { openKv } from "@kvsqlite/kvsqlite/bun";
+ * using kv = openKv("data/app.db");
+ * ```
+ *
+ * @module
+ */
+
+import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
+import { fromDriver, openWith } from "../src/open.ts";
+import type { Kv } from "../src/kv.ts";
+import type { KvOptions } from "../src/options.ts";
+
+/** The parts of `bun:sqlite`'s `Statement` that kvsqlite uses. */
+export interface BunStatementLike {
+  run(...params: SqlValue[]): { changes: number };
+  values(...params: SqlValue[]): unknown[][];
+  finalize(): void;
+}
+
+/** The parts of `bun:sqlite`'s `Database` that kvsqlite uses. */
+export interface BunDatabaseLike {
+  prepare(sql: string): BunStatementLike;
+  exec(sql: string): unknown;
+  close(throwOnError?: boolean): void;
+}
+
+function normalize(row: unknown[]): SqlRow {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v instanceof Uint8Array && v.constructor !== Uint8Array) {
+      row[i] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    }
+  }
+  return row as SqlRow;
+}
+
+function statement(db: BunDatabaseLike, sql: string): Statement {
+  // Safe integers are left off: they cost every read, and kvsqlite never
+  // writes an integer past 2^53 (FORMAT.md), so none comes back rounded.
+  const st = db.prepare(sql);
+  return {
+    run: (...params) => st.run(...params).changes,
+    get(...params) {
+      const row = st.values(...params)[0];
+      return row === undefined ? undefined : normalize(row);
+    },
+    all: (...params) => st.values(...params).map(normalize),
+    finalize: () => st.finalize(),
+  };
+}
+
+/**
+ * The {@link Driver} over a `bun:sqlite` database.
+ *
+ * @param db An open `Database`.
+ * @returns The driver.
+ */
+export function bunSqliteDriver(db: BunDatabaseLike): Driver {
+  return {
+    name: "bun:sqlite",
+    prepare: (sql) => statement(db, sql),
+    exec: (sql) => void db.exec(sql),
+    close: () => db.close(),
+    errorCode(error) {
+      const code = (error as { errno?: unknown }).errno;
+      return typeof code === "number" ? code : undefined;
+    },
+  };
+}
+
+type BunSqlite = {
+  Database: new (path: string, options?: { readonly?: boolean; create?: boolean }) => BunDatabaseLike;
+};
+
+/**
+ * Opens (creating it and its folders if needed) a store over `bun:sqlite`.
+ *
+ * @param path The file; `":memory:"` or omitted for a store in memory.
+ * @param options See `KvOptions`.
+ * @returns The store.
+ */
+export function openKv(path?: string, options?: KvOptions): Kv {
+  return openWith(path, options, (file, readOnly) => {
+    const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+    const mod = proc?.getBuiltinModule?.("bun:sqlite") as BunSqlite | undefined;
+    if (mod === undefined) throw new Error("bun:sqlite is only available in Bun");
+    return bunSqliteDriver(new mod.Database(file, readOnly ? { readonly: true } : { create: true }));
+  }, "bun:sqlite");
+}
+
+/**
+ * Wraps a `bun:sqlite` `Database` the caller already opened. `kv.close()`
+ * leaves it open unless `closeDatabase: true`.
+ *
+ * @param db The open database.
+ * @param options See `KvOptions`.
+ * @returns The store.
+ */
+export function fromDatabase(db: BunDatabaseLike, options?: KvOptions): Kv {
+  return fromDriver(bunSqliteDriver(db), { ...options, path: (db as { filename?: string }).filename ?? ":memory:" });
+}

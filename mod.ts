@@ -1,0 +1,69 @@
+/**
+ * kvsqlite: a persistent key-value store on SQLite for Deno, Bun and Node.
+ *
+ * `openKv()` opens the runtime's built-in driver by itself: `bun:sqlite` on
+ * Bun, `node:sqlite` on Deno and Node. For another driver, import the
+ * adapter (`./bun`, `./node`, `./deno`) or plug one in with {@link fromDriver}.
+ *
+ * @example
+ * ```ts
+ * import { openKv } from "@kvsqlite/kvsqlite";
+ * using kv = openKv(":memory:");
+ * kv.set("session:42", { user: "ada" }, { ttl: 30 * 60_000 });
+ * console.assert(kv.keys({ prefix: "session:" })[0] === "session:42");
+ * ```
+ *
+ * @module
+ */
+
+import type { Kv } from "./src/kv.ts";
+import type { KvOptions } from "./src/options.ts";
+// These two adapters load their driver with process.getBuiltinModule when a
+// store is opened, never at import: importing them loads no driver module.
+import { openKv as openBun } from "./adapters/bun_sqlite.ts";
+import { openKv as openNode } from "./adapters/node_sqlite.ts";
+
+export { Kv } from "./src/kv.ts";
+export type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry, SetOptions } from "./src/kv.ts";
+export type { KvOptions } from "./src/options.ts";
+export type { KvStats } from "./src/stats.ts";
+export type { KeyQuery, ListOptions } from "./src/keys.ts";
+export type { ExpiryOptions } from "./src/expiry.ts";
+export type { Codec } from "./src/codec.ts";
+export { taggedJson } from "./src/codec.ts";
+export type { Driver, SqlRow, SqlValue, Statement } from "./src/driver.ts";
+export { fromDriver } from "./src/open.ts";
+export {
+  KvBusyError,
+  KvClosedError,
+  KvCodecError,
+  KvCorruptError,
+  KvError,
+  type KvErrorCode,
+  type KvErrorOptions,
+  KvReadOnlyError,
+  KvSchemaError,
+} from "./src/errors.ts";
+
+/**
+ * Opens a store with the runtime's built-in SQLite: `bun:sqlite` on Bun,
+ * `node:sqlite` on Deno (>= 2.2) and Node (>= 22.13). Synchronous everywhere.
+ *
+ * @param path The file (parent folders are created); `":memory:"` or omitted: in memory.
+ * @param options See {@link KvOptions}.
+ * @returns The store.
+ * @throws {KvError} When the file cannot be opened, `KvSchemaError` when its schema is newer.
+ *
+ * @example
+ * ```ts
+ * import { openKv } from "@kvsqlite/kvsqlite";
+ * using kv = openKv(":memory:", { table: "cache" });
+ * kv.set("answer", 42, { ttl: 60_000 });
+ * console.assert(kv.get("answer") === 42);
+ * ```
+ */
+export function openKv(path?: string, options?: KvOptions): Kv {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  return isBun ? openBun(path, options) : openNode(path, options);
+}
+

@@ -1,0 +1,221 @@
+/**
+ * The state every namespace of one open store shares: the driver, the
+ * statement cache, the transaction depth, the clock, the counters.
+ *
+ * @module
+ */
+
+import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
+import type { Codec } from "./codec.ts";
+import { KvClosedError, KvReadOnlyError, wrapDriverError } from "./errors.ts";
+
+/** A prepared statement that reports driver failures as kvsqlite errors. */
+export class Prepared {
+  readonly #st: Statement;
+  readonly #driver: Driver;
+  readonly sql: string;
+
+  constructor(driver: Driver, sql: string) {
+    this.#driver = driver;
+    this.sql = sql;
+    try {
+      this.#st = driver.prepare(sql);
+    } catch (error) {
+      throw wrapDriverError(error, "Cannot prepare statement", driver.errorCode(error), sql);
+    }
+  }
+
+  run(...params: SqlValue[]): number {
+    try {
+      return this.#st.run(...params);
+    } catch (error) {
+      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+    }
+  }
+
+  get(...params: SqlValue[]): SqlRow | undefined {
+    try {
+      return this.#st.get(...params);
+    } catch (error) {
+      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+    }
+  }
+
+  all(...params: SqlValue[]): SqlRow[] {
+    try {
+      return this.#st.all(...params);
+    } catch (error) {
+      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+    }
+  }
+
+  finalize(): void {
+    try {
+      this.#st.finalize();
+    } catch {
+      // A statement that cannot be finalized is released with the connection.
+    }
+  }
+}
+
+/** Counters kept since the store was opened. */
+export interface Counters {
+  gets: number;
+  hits: number;
+  misses: number;
+  expiredReads: number;
+  sets: number;
+  deletes: number;
+  purged: number;
+  transactions: number;
+}
+
+/** Settings fixed when the store opens. */
+export interface ConnectionInit {
+  driver: Driver;
+  path: string;
+  readOnly: boolean;
+  codec: Codec;
+  now: () => number;
+  closeDatabase: boolean;
+}
+
+/** One open database, shared by the root store and all its namespaces. */
+export class Connection {
+  readonly driver: Driver;
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly codec: Codec;
+  readonly now: () => number;
+  readonly counters: Counters = {
+    gets: 0,
+    hits: 0,
+    misses: 0,
+    expiredReads: 0,
+    sets: 0,
+    deletes: 0,
+    purged: 0,
+    transactions: 0,
+  };
+  closed = false;
+  depth = 0;
+  sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #closeDatabase: boolean;
+  readonly #cache = new Map<string, Prepared>();
+  #versionCounter = 0;
+
+  constructor(init: ConnectionInit) {
+    this.driver = init.driver;
+    this.path = init.path;
+    this.readOnly = init.readOnly;
+    this.codec = init.codec;
+    this.now = init.now;
+    this.#closeDatabase = init.closeDatabase;
+  }
+
+  /** Throws {@link KvClosedError} once the store is closed. */
+  check(what: string): void {
+    if (this.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
+  }
+
+  /** Throws {@link KvClosedError} or {@link KvReadOnlyError} unless a write may go ahead. */
+  checkWrite(what: string): void {
+    if (this.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
+    if (this.readOnly) throw new KvReadOnlyError(`Cannot ${what}: the store was opened read-only`);
+  }
+
+  /** The cached statement for `sql`, prepared on first use. */
+  prepare(sql: string): Prepared {
+    let st = this.#cache.get(sql);
+    if (st === undefined) {
+      st = new Prepared(this.driver, sql);
+      this.#cache.set(sql, st);
+    }
+    return st;
+  }
+
+  /** Finalizes and forgets every cached statement that mentions `table`. */
+  forget(quotedTable: string): void {
+    for (const [sql, st] of this.#cache) {
+      if (sql.includes(quotedTable)) {
+        st.finalize();
+        this.#cache.delete(sql);
+      }
+    }
+  }
+
+  exec(sql: string): void {
+    try {
+      this.driver.exec(sql);
+    } catch (error) {
+      throw wrapDriverError(error, "SQLite failed", this.driver.errorCode(error), sql);
+    }
+  }
+
+  /**
+   * A version number for a write: later writes in this process get larger
+   * numbers, and the SQL keeps it above the row's previous version.
+   */
+  nextVersion(now: number): number {
+    const counter = this.#versionCounter = (this.#versionCounter + 1) % 1024;
+    const base = Math.max(0, Math.floor(now)) * 1024;
+    return Number.isSafeInteger(base + counter) ? base + counter : counter;
+  }
+
+  /**
+   * Runs `fn` atomically: a transaction at the outermost level
+   * (`BEGIN IMMEDIATE` for writes), a savepoint inside another one.
+   */
+  atomic<T>(fn: () => T, write = true): T {
+    const depth = this.depth;
+    this.exec(depth > 0 ? `SAVEPOINT kv${depth}` : write && !this.readOnly ? "BEGIN IMMEDIATE" : "BEGIN");
+    this.depth = depth + 1;
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      this.depth = depth;
+      this.#rollback(depth);
+      throw error;
+    }
+    this.depth = depth;
+    try {
+      this.exec(depth > 0 ? `RELEASE kv${depth}` : "COMMIT");
+    } catch (error) {
+      this.#rollback(depth);
+      throw error;
+    }
+    return result;
+  }
+
+  #rollback(depth: number): void {
+    try {
+      this.driver.exec(depth > 0 ? `ROLLBACK TO kv${depth}; RELEASE kv${depth}` : "ROLLBACK");
+    } catch {
+      // SQLite already rolled the transaction back by itself.
+    }
+  }
+
+  /** Closes the driver (unless the user owns it) and releases every statement. */
+  close(optimize: boolean): void {
+    if (this.closed) return;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    if (optimize && !this.readOnly) {
+      try {
+        this.driver.exec("PRAGMA optimize");
+      } catch {
+        // Optimizing is a courtesy; closing must not fail because of it.
+      }
+    }
+    this.closed = true;
+    for (const st of this.#cache.values()) st.finalize();
+    this.#cache.clear();
+    if (this.#closeDatabase) {
+      try {
+        this.driver.close();
+      } catch (error) {
+        throw wrapDriverError(error, "Cannot close the store", this.driver.errorCode(error));
+      }
+    }
+  }
+}

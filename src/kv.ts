@@ -1,0 +1,913 @@
+/**
+ * The `Kv` class: every public operation of the store.
+ *
+ * @module
+ */
+
+import { decodeValue, encodeValue, Kind } from "./codec.ts";
+import type { Connection } from "./connection.ts";
+import type { SqlRow, SqlValue } from "./driver.ts";
+import { KvClosedError, KvCorruptError, KvError } from "./errors.ts";
+import { atToTime, type ExpiryOptions, expiryOf, isLive, ttlToTime } from "./expiry.ts";
+import {
+  checkKey,
+  checkListOptions,
+  checkName,
+  compileQuery,
+  type KeyCondition,
+  type KeyQuery,
+  type ListOptions,
+  quoteName,
+  typeName,
+} from "./keys.ts";
+import { Guard, Table } from "./table.ts";
+import { readStats, type KvStats } from "./stats.ts";
+
+/** Options of {@link Kv.set}. */
+export interface SetOptions extends ExpiryOptions {
+  /** Write only when the key is missing or expired (Redis NX). */
+  ifAbsent?: boolean;
+  /** Write only when the key is live (Redis XX). */
+  ifPresent?: boolean;
+  /** Keep the live key's current expiry instead of replacing it (Redis KEEPTTL). */
+  keepTtl?: boolean;
+  /** Write only when the key's version is this one (from {@link Kv.getEntry}); `null`: only when missing. */
+  ifVersion?: number | null;
+}
+
+/** One stored entry, as {@link Kv.getEntry} and {@link Kv.list} return it. */
+export interface KvEntry<T = unknown> {
+  key: string;
+  value: T;
+  /** Absolute expiry in ms since the epoch, or `null` when the key never expires. */
+  expiresAt: number | null;
+  /** Changes on every write of the key; pass it to `set(..., { ifVersion })`. */
+  version: number;
+}
+
+/** Options of {@link Kv.close}. */
+export interface CloseOptions {
+  /** Run `PRAGMA optimize` before closing. @default true */
+  optimize?: boolean;
+}
+
+/** What {@link Kv.checkpoint} reports (SQLite's `wal_checkpoint` row). */
+export interface CheckpointResult {
+  /** Whether another connection kept the checkpoint from finishing. */
+  busy: boolean;
+  /** Frames in the WAL, or -1 when the database is not in WAL mode. */
+  logFrames: number;
+  /** Frames moved into the database file, or -1 when not in WAL mode. */
+  checkpointedFrames: number;
+}
+
+/** A WAL checkpoint mode, as SQLite names them. */
+export type CheckpointMode = "passive" | "full" | "restart" | "truncate";
+
+const LIST_BATCH = 256;
+const CHECKPOINT_MODES = ["passive", "full", "restart", "truncate"];
+
+function isAsyncFunction(fn: unknown): boolean {
+  return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
+}
+
+function checkObject(options: unknown, what: string): void {
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
+  }
+}
+
+function entriesOf(entries: unknown, what: string): Iterable<unknown> {
+  if (entries === null || typeof entries !== "object") {
+    throw new TypeError(`Cannot ${what}: entries must be an iterable of [key, value] or an object, received ${typeName(entries)}`);
+  }
+  if (Symbol.iterator in entries) return entries as Iterable<unknown>;
+  return Object.entries(entries);
+}
+
+/**
+ * A persistent key-value store on one SQLite table. Obtain one with
+ * `openKv()`; a namespace is another `Kv` over the same connection.
+ *
+ * @example
+ * ```ts
+ * import { openKv } from "@kvsqlite/kvsqlite";
+ * using kv = openKv();
+ * kv.set("session:42", { user: "ada" }, { ttl: 30 * 60_000 });
+ * console.assert(kv.get<{ user: string }>("session:42")?.user === "ada");
+ * ```
+ */
+export class Kv implements Disposable, Iterable<[string, unknown]> {
+  readonly #conn: Connection;
+  readonly #table: Table;
+  readonly #children = new Map<string, Kv>();
+  #closed = false;
+
+  /**
+   * Not for direct use: obtain a store from `openKv()`, `fromDatabase()` or
+   * `fromDriver()`.
+   *
+   * @param conn The shared connection.
+   * @param table The table of this key space.
+   */
+  constructor(conn: Connection, table: string) {
+    this.#conn = conn;
+    this.#table = new Table(conn, table);
+  }
+
+  #check(what: string): Connection {
+    if (this.#closed) throw new KvClosedError(`Cannot ${what}: the namespace is closed`);
+    this.#conn.check(what);
+    return this.#conn;
+  }
+
+  #checkWrite(what: string): Connection {
+    this.#check(what);
+    this.#conn.checkWrite(what);
+    return this.#conn;
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  /**
+   * The value of a live key.
+   *
+   * @param key The key.
+   * @param fallback Returned when the key is missing or expired.
+   * @returns The value, or `fallback` (`undefined` when not given).
+   * @throws {TypeError | RangeError} When the key is not a valid key.
+   * @throws {KvClosedError} After `close()`.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("n", 1);
+   * console.assert(kv.get("n") === 1 && kv.get("missing", 0) === 0);
+   * ```
+   */
+  get<T = unknown>(key: string): T | undefined;
+  get<T = unknown>(key: string, fallback: T): T;
+  get<T>(key: string, fallback?: T): T | undefined {
+    const conn = this.#check("get key");
+    checkKey(key, "get key");
+    const row = this.#table.read.get(key);
+    const counters = conn.counters;
+    counters.gets++;
+    if (row === undefined) {
+      counters.misses++;
+      return fallback;
+    }
+    if (row[2] !== null && !isLive(row[2], conn.now())) {
+      counters.misses++;
+      counters.expiredReads++;
+      return fallback;
+    }
+    counters.hits++;
+    return (row[1] === Kind.native ? row[0] : decodeValue(row[0], row[1], conn.codec)) as T;
+  }
+
+  /**
+   * A live key with its expiry and version.
+   *
+   * @param key The key.
+   * @returns The entry, or `undefined` when the key is missing or expired.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("a", 1);
+   * const entry = kv.getEntry("a")!;
+   * console.assert(kv.set("a", 2, { ifVersion: entry.version }));
+   * ```
+   */
+  getEntry<T = unknown>(key: string): KvEntry<T> | undefined {
+    const conn = this.#check("get entry");
+    checkKey(key, "get entry");
+    const row = this.#table.readEntry.get(key);
+    conn.counters.gets++;
+    if (row === undefined || !isLive(row[2], conn.now())) {
+      conn.counters.misses++;
+      if (row !== undefined) conn.counters.expiredReads++;
+      return undefined;
+    }
+    conn.counters.hits++;
+    return {
+      key,
+      value: decodeValue(row[0], row[1], conn.codec) as T,
+      expiresAt: row[2] === null ? null : Number(row[2]),
+      version: Number(row[3]),
+    };
+  }
+
+  /**
+   * The values of many keys, read in one statement (one snapshot).
+   *
+   * @param keys The keys; duplicates are allowed.
+   * @returns One value or `undefined` per key, in the order given.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.setMany({ a: 1, b: 2 });
+   * console.assert(kv.getMany(["a", "x", "b"]).join() === "1,,2");
+   * ```
+   */
+  getMany<T = unknown>(keys: readonly string[]): (T | undefined)[] {
+    const conn = this.#check("get many keys");
+    if (!Array.isArray(keys)) {
+      throw new TypeError(`Cannot get many keys: keys must be an array, received ${typeName(keys)}`);
+    }
+    for (const key of keys) checkKey(key, "get many keys");
+    if (keys.length === 0) return [];
+    const found = new Map<string, SqlRow>();
+    for (const row of this.#table.readMany.all(JSON.stringify(keys), conn.now())) {
+      found.set(row[0] as string, row);
+    }
+    conn.counters.gets += keys.length;
+    return keys.map((key) => {
+      const row = found.get(key);
+      if (row === undefined) {
+        conn.counters.misses++;
+        return undefined;
+      }
+      conn.counters.hits++;
+      return decodeValue(row[1], row[2], conn.codec) as T;
+    });
+  }
+
+  /**
+   * Whether a key is live.
+   *
+   * @param key The key.
+   * @returns `true` when the key exists and has not expired.
+   */
+  has(key: string): boolean {
+    const conn = this.#check("check key");
+    checkKey(key, "check key");
+    const row = this.#table.readExpiry.get(key);
+    return row !== undefined && isLive(row[0], conn.now());
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /**
+   * Writes a value.
+   *
+   * @param key The key.
+   * @param value Any value the codec can encode.
+   * @param options `ttl` or `expiresAt`; `ifAbsent`, `ifPresent` or `ifVersion`; `keepTtl`.
+   * @returns `true` when written, `false` when a condition stopped the write.
+   * @throws {TypeError | RangeError} For a bad key or bad options (nothing is written).
+   * @throws {KvCodecError} When the value cannot be encoded (nothing is written).
+   * @throws {KvReadOnlyError} On a read-only store.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("lock", "me", { ttl: 10_000, ifAbsent: true });
+   * console.assert(kv.set("lock", "you", { ifAbsent: true }) === false);
+   * ```
+   */
+  set(key: string, value: unknown, options?: SetOptions): boolean {
+    const conn = this.#checkWrite("set key");
+    checkKey(key, "set key");
+    const now = conn.now();
+    const [v, kind] = encodeValue(value, conn.codec);
+    if (options === undefined) {
+      conn.counters.sets++;
+      return this.#table.write(Guard.none, false).run(key, v, kind, null, conn.nextVersion(now), now, null) > 0;
+    }
+    const plan = this.#writePlan(options, now, "set key");
+    const written = this.#table.write(plan.guard, plan.keepTtl).run(
+      key,
+      v,
+      kind,
+      plan.expireTime,
+      conn.nextVersion(now),
+      now,
+      plan.version,
+    ) > 0;
+    if (written) conn.counters.sets++;
+    return written;
+  }
+
+  #writePlan(options: SetOptions, now: number, what: string) {
+    checkObject(options, what);
+    const expiry = expiryOf(options, now, what);
+    for (const flag of ["ifAbsent", "ifPresent", "keepTtl"] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+        throw new TypeError(`Cannot ${what}: ${flag} must be a boolean, received ${typeName(options[flag])}`);
+      }
+    }
+    const keepTtl = options.keepTtl === true;
+    if (keepTtl && expiry !== undefined) {
+      throw new TypeError(`Cannot ${what}: keepTtl cannot be combined with ttl or expiresAt`);
+    }
+    let guard: number = Guard.none;
+    let version: number | null = null;
+    if (options.ifAbsent) guard = Guard.absent;
+    if (options.ifPresent) {
+      if (guard !== Guard.none) throw new TypeError(`Cannot ${what}: ifAbsent and ifPresent exclude each other`);
+      guard = Guard.present;
+    }
+    if (options.ifVersion !== undefined) {
+      if (guard !== Guard.none && !(guard === Guard.present && options.ifVersion !== null)) {
+        throw new TypeError(`Cannot ${what}: ifVersion cannot be combined with ifAbsent or ifPresent`);
+      }
+      if (options.ifVersion === null) {
+        guard = Guard.absent;
+      } else if (typeof options.ifVersion !== "number" || !Number.isSafeInteger(options.ifVersion)) {
+        throw new TypeError(`Cannot ${what}: ifVersion must be a version number or null, received ${typeName(options.ifVersion)}`);
+      } else {
+        guard = Guard.version;
+        version = options.ifVersion;
+      }
+    }
+    return { guard, keepTtl, version, expireTime: expiry ?? null };
+  }
+
+  /**
+   * Writes many entries in one transaction.
+   *
+   * @param entries An iterable of `[key, value]` pairs, or a plain object.
+   * @param options Applied to every entry, as in {@link Kv.set}.
+   * @returns How many entries were written.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * console.assert(kv.setMany([["a", 1], ["b", 2]], { ttl: 60_000 }) === 2);
+   * ```
+   */
+  setMany(entries: Iterable<readonly [string, unknown]> | Record<string, unknown>, options?: SetOptions): number {
+    const conn = this.#checkWrite("set many keys");
+    const now = conn.now();
+    const plan = this.#writePlan(options ?? {}, now, "set many keys");
+    const rows: [string, SqlValue, number][] = [];
+    for (const entry of entriesOf(entries, "set many keys")) {
+      if (!Array.isArray(entry) || entry.length !== 2) {
+        throw new TypeError(`Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`);
+      }
+      checkKey(entry[0], "set many keys");
+      const [v, kind] = encodeValue(entry[1], conn.codec);
+      rows.push([entry[0], v, kind]);
+    }
+    const st = this.#table.write(plan.guard, plan.keepTtl);
+    const written = conn.atomic(() => {
+      let n = 0;
+      for (const [k, v, kind] of rows) {
+        n += st.run(k, v, kind, plan.expireTime, conn.nextVersion(now), now, plan.version);
+      }
+      return n;
+    });
+    conn.counters.sets += written;
+    return written;
+  }
+
+  /**
+   * Deletes a key.
+   *
+   * @param key The key.
+   * @returns `true` when a live key was deleted.
+   */
+  delete(key: string): boolean {
+    const conn = this.#checkWrite("delete key");
+    checkKey(key, "delete key");
+    const rows = this.#table.remove.all(key);
+    const live = rows.length > 0 && isLive(rows[0]![0], conn.now());
+    if (live) conn.counters.deletes++;
+    return live;
+  }
+
+  /**
+   * Deletes many keys, given as an array or as a {@link KeyQuery}.
+   *
+   * @param keysOrQuery The keys, or a query such as `{ prefix: "session:" }`.
+   * @returns How many live keys were deleted.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.setMany({ "s:1": 1, "s:2": 2, t: 3 });
+   * console.assert(kv.deleteMany({ prefix: "s:" }) === 2);
+   * ```
+   */
+  deleteMany(keysOrQuery: readonly string[] | KeyQuery): number {
+    const conn = this.#checkWrite("delete many keys");
+    let deleted: number;
+    if (Array.isArray(keysOrQuery)) {
+      for (const key of keysOrQuery) checkKey(key, "delete many keys");
+      const st = this.#table.remove;
+      deleted = conn.atomic(() => {
+        const now = conn.now();
+        let n = 0;
+        for (const key of keysOrQuery) {
+          const rows = st.all(key);
+          if (rows.length > 0 && isLive(rows[0]![0], now)) n++;
+        }
+        return n;
+      });
+    } else {
+      const cond = compileQuery(keysOrQuery, "delete many keys");
+      deleted = this.#table.deleteWhere(cond).run(...cond.params, conn.now());
+    }
+    conn.counters.deletes += deleted;
+    return deleted;
+  }
+
+  /**
+   * Reads and deletes a key in one statement.
+   *
+   * @param key The key.
+   * @returns The value it held, or `undefined` when it was missing or expired.
+   */
+  take<T = unknown>(key: string): T | undefined {
+    const conn = this.#checkWrite("take key");
+    checkKey(key, "take key");
+    const row = this.#table.take.all(key)[0];
+    conn.counters.gets++;
+    if (row === undefined || !isLive(row[2], conn.now())) {
+      conn.counters.misses++;
+      if (row !== undefined) conn.counters.expiredReads++;
+      return undefined;
+    }
+    conn.counters.hits++;
+    conn.counters.deletes++;
+    return decodeValue(row[0], row[1], conn.codec) as T;
+  }
+
+  /**
+   * Adds to a number (or bigint) atomically. A missing key counts from 0 and
+   * takes `options.ttl` / `options.expiresAt`; an existing key keeps its expiry.
+   *
+   * @param key The key.
+   * @param by The increment. @default 1
+   * @param options Expiry for a key that this call creates.
+   * @returns The new value.
+   * @throws {TypeError} When the stored value is not a number or bigint.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.incr("hits", 1, { ttl: 60_000 });
+   * console.assert(kv.incr("hits") === 2);
+   * ```
+   */
+  incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): number | bigint {
+    const conn = this.#checkWrite("increment key");
+    checkKey(key, "increment key");
+    if (typeof by !== "number" && typeof by !== "bigint") {
+      throw new TypeError(`Cannot increment key: by must be a number or bigint, received ${typeName(by)}`);
+    }
+    if (typeof by === "number" && !Number.isFinite(by)) {
+      throw new RangeError(`Cannot increment key: by must be finite, received ${by}`);
+    }
+    checkObject(options, "increment key");
+    const now = conn.now();
+    const expiry = expiryOf(options ?? {}, now, "increment key") ?? null;
+    return conn.atomic(() => {
+      const row = this.#table.read.get(key);
+      let next: number | bigint;
+      if (row === undefined || !isLive(row[2], now)) {
+        next = by;
+        const [v, kind] = encodeValue(next, conn.codec);
+        this.#table.write(Guard.none, false).run(key, v, kind, expiry, conn.nextVersion(now), now, null);
+      } else {
+        const current = decodeValue(row[0], row[1], conn.codec);
+        if (typeof current === "number") {
+          if (typeof by === "bigint" && !Number.isSafeInteger(Number(by))) {
+            throw new RangeError(`Cannot increment key: the stored number cannot take the bigint ${by}`);
+          }
+          next = current + Number(by);
+        } else if (typeof current === "bigint") {
+          if (typeof by === "number" && !Number.isInteger(by)) {
+            throw new RangeError(`Cannot increment key: the stored bigint cannot take the fraction ${by}`);
+          }
+          next = current + BigInt(by);
+        } else {
+          throw new TypeError(`Cannot increment key: the stored value is not a number or bigint, it is ${typeName(current)}`);
+        }
+        const [v, kind] = encodeValue(next, conn.codec);
+        this.#table.write(Guard.present, true).run(key, v, kind, null, conn.nextVersion(now), now, null);
+      }
+      conn.counters.sets++;
+      return next;
+    });
+  }
+
+  // ---- expiry --------------------------------------------------------------
+
+  /**
+   * The time a key has left.
+   *
+   * @param key The key.
+   * @returns ms remaining; `Infinity` when it never expires; `undefined` when missing or expired.
+   */
+  ttl(key: string): number | undefined {
+    const conn = this.#check("read ttl");
+    checkKey(key, "read ttl");
+    const row = this.#table.readExpiry.get(key);
+    if (row === undefined) return undefined;
+    if (row[0] === null) return Infinity;
+    const left = Number(row[0]) - conn.now();
+    return left > 0 ? left : undefined;
+  }
+
+  /**
+   * Sets a live key to expire `ttl` ms from now, without rewriting its value.
+   *
+   * @returns `false` when the key is missing or expired.
+   */
+  expire(key: string, ttl: number): boolean {
+    const conn = this.#checkWrite("set expiry");
+    checkKey(key, "set expiry");
+    const now = conn.now();
+    return this.#table.setExpiry.run(ttlToTime(ttl, now, "set expiry"), key, now) > 0;
+  }
+
+  /**
+   * Sets a live key to expire at an absolute time (ms since the epoch or `Date`).
+   *
+   * @returns `false` when the key is missing or expired.
+   */
+  expireAt(key: string, at: number | Date): boolean {
+    const conn = this.#checkWrite("set expiry");
+    checkKey(key, "set expiry");
+    return this.#table.setExpiry.run(atToTime(at, "set expiry"), key, conn.now()) > 0;
+  }
+
+  /**
+   * Removes a live key's expiry.
+   *
+   * @returns `false` when the key is missing or expired.
+   */
+  persist(key: string): boolean {
+    const conn = this.#checkWrite("persist key");
+    checkKey(key, "persist key");
+    return this.#table.setExpiry.run(null, key, conn.now()) > 0;
+  }
+
+  /**
+   * Deletes every expired row of this key space, through the expiry index.
+   *
+   * @returns How many rows were deleted.
+   */
+  purgeExpired(): number {
+    const conn = this.#checkWrite("purge expired keys");
+    const n = this.#table.purge.run(conn.now());
+    conn.counters.purged += n;
+    return n;
+  }
+
+  /**
+   * Moves a key, value and expiry together, atomically.
+   *
+   * @param from The key to move.
+   * @param to Its new name.
+   * @param options `overwrite`: replace a live `to`. @default { overwrite: false }
+   * @returns `false` when `from` is missing, or `to` is live and `overwrite` is false.
+   */
+  rename(from: string, to: string, options?: { overwrite?: boolean }): boolean {
+    const conn = this.#checkWrite("rename key");
+    checkKey(from, "rename key");
+    checkKey(to, "rename key");
+    checkObject(options, "rename key");
+    const overwrite = options?.overwrite ?? false;
+    if (typeof overwrite !== "boolean") {
+      throw new TypeError(`Cannot rename key: overwrite must be a boolean, received ${typeName(overwrite)}`);
+    }
+    return conn.atomic(() => {
+      const now = conn.now();
+      const source = this.#table.readExpiry.get(from);
+      if (source === undefined || !isLive(source[0], now)) return false;
+      if (from === to) return true;
+      const target = this.#table.readExpiry.get(to);
+      if (target !== undefined && isLive(target[0], now) && !overwrite) return false;
+      this.#table.drop.run(to);
+      this.#table.move.run(to, conn.nextVersion(now), from);
+      return true;
+    });
+  }
+
+  // ---- listings ------------------------------------------------------------
+
+  #page(cond: KeyCondition, columns: string, options: ListOptions, after: string | undefined, limit: number): SqlRow[] {
+    const st = this.#table.page(cond, columns, options.reverse === true, after !== undefined);
+    const now = this.#conn.now();
+    return after === undefined ? st.all(...cond.params, now, limit) : st.all(...cond.params, now, after, limit);
+  }
+
+  #rows(query: KeyQuery | undefined, options: ListOptions | undefined, columns: string, what: string): SqlRow[] {
+    this.#check(what);
+    const cond = compileQuery(query, what);
+    const o = checkListOptions(options, what);
+    return this.#page(cond, columns, o, o.after, o.limit ?? -1);
+  }
+
+  /**
+   * The live keys matching a query, in UTF-8 byte order.
+   *
+   * @param query Which keys; all when omitted.
+   * @param options `limit`, `reverse`, `after`.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.setMany({ "user:1": "a", "user:2": "b", "x": 0 });
+   * console.assert(kv.keys({ prefix: "user:" }).join() === "user:1,user:2");
+   * console.assert(kv.keys({ glob: "user:*" }, { reverse: true, limit: 1 })[0] === "user:2");
+   * ```
+   */
+  keys(query?: KeyQuery, options?: ListOptions): string[] {
+    return this.#rows(query, options, "k", "list keys").map((row) => row[0] as string);
+  }
+
+  /** The values of the live keys matching a query, in key order. */
+  values<T = unknown>(query?: KeyQuery, options?: ListOptions): T[] {
+    const codec = this.#conn.codec;
+    return this.#rows(query, options, "v, kind", "list values").map((row) => decodeValue(row[0], row[1], codec) as T);
+  }
+
+  /** `[key, value]` pairs of the live keys matching a query, in key order. */
+  entries<T = unknown>(query?: KeyQuery, options?: ListOptions): [string, T][] {
+    const codec = this.#conn.codec;
+    return this.#rows(query, options, "k, v, kind", "list entries").map((
+      row,
+    ) => [row[0] as string, decodeValue(row[1], row[2], codec) as T]);
+  }
+
+  /**
+   * Iterates over live entries lazily, fetching them in batches by key
+   * (keyset pagination): no read lock is held between batches and memory does
+   * not grow with the store.
+   *
+   * @param query Which keys; all when omitted.
+   * @param options `limit`, `reverse`, `after`.
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.setMany({ a: 1, b: 2 });
+   * for (const entry of kv.list({ prefix: "" })) console.log(entry.key, entry.value);
+   * ```
+   */
+  list<T = unknown>(query?: KeyQuery, options?: ListOptions): IterableIterator<KvEntry<T>> {
+    this.#check("list entries");
+    const cond = compileQuery(query, "list entries");
+    const o = checkListOptions(options, "list entries");
+    return this.#iterate<T>(cond, o);
+  }
+
+  *#iterate<T>(cond: KeyCondition, options: ListOptions): IterableIterator<KvEntry<T>> {
+    let after = options.after;
+    let left = options.limit ?? Infinity;
+    while (left > 0) {
+      this.#check("list entries");
+      const batch = Math.min(left, LIST_BATCH);
+      const rows = this.#page(cond, "k, v, kind, expire_time, version", options, after, batch);
+      for (const row of rows) {
+        yield {
+          key: row[0] as string,
+          value: decodeValue(row[1], row[2], this.#conn.codec) as T,
+          expiresAt: row[3] === null ? null : Number(row[3]),
+          version: Number(row[4]),
+        };
+      }
+      if (rows.length < batch) return;
+      left -= rows.length;
+      after = rows[rows.length - 1]![0] as string;
+    }
+  }
+
+  /**
+   * How many live keys match a query.
+   *
+   * @param query Which keys; all when omitted.
+   */
+  count(query?: KeyQuery): number {
+    const conn = this.#check("count keys");
+    const cond = compileQuery(query, "count keys");
+    return Number(this.#table.count(cond).get(...cond.params, conn.now())![0]);
+  }
+
+  /** `[key, value]` pairs of the whole key space, lazily, like a `Map`. */
+  *[Symbol.iterator](): IterableIterator<[string, unknown]> {
+    for (const entry of this.list()) yield [entry.key, entry.value];
+  }
+
+  /**
+   * Deletes every key of this key space (not of other namespaces).
+   *
+   * @returns How many live keys were deleted.
+   */
+  clear(): number {
+    const conn = this.#checkWrite("clear store");
+    return conn.atomic(() => {
+      const live = this.count();
+      this.#table.clear.run();
+      conn.counters.deletes += live;
+      return live;
+    });
+  }
+
+  // ---- transactions and namespaces -----------------------------------------
+
+  /**
+   * Runs `fn` in a transaction: commits when it returns, rolls back when it
+   * throws. Nested calls become savepoints. `fn` must be synchronous.
+   *
+   * @param fn Receives this store.
+   * @returns What `fn` returned.
+   * @throws {TypeError} When `fn` is async or returns a promise (nothing is committed).
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("a", 10);
+   * kv.transaction((tx) => {
+   *   tx.set("a", tx.get<number>("a")! - 5);
+   *   tx.set("b", 5);
+   * });
+   * ```
+   */
+  transaction<R>(fn: (kv: this) => R extends PromiseLike<unknown> ? never : R): R {
+    const conn = this.#check("run transaction");
+    if (typeof fn !== "function") {
+      throw new TypeError(`Cannot run transaction: fn must be a function, received ${typeName(fn)}`);
+    }
+    if (isAsyncFunction(fn)) {
+      throw new TypeError("Cannot run transaction: fn must be synchronous, received an async function");
+    }
+    const result = conn.atomic(() => {
+      const r = fn(this);
+      if (r !== null && typeof (r as { then?: unknown })?.then === "function") {
+        (r as PromiseLike<unknown>).then(undefined, () => {});
+        throw new TypeError("Cannot run transaction: fn must be synchronous, received a promise");
+      }
+      return r;
+    }, !conn.readOnly);
+    conn.counters.transactions++;
+    return result as R;
+  }
+
+  /**
+   * An isolated key space in the same file, sharing this store's connection
+   * and transactions. Names may not contain `/`; namespaces nest.
+   *
+   * @param name The namespace's name.
+   * @returns The namespace's store (the same object for the same name).
+   *
+   * @example
+   * ```ts
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * const users = kv.namespace("users");
+   * users.set("42", "ada");
+   * console.assert(!kv.has("42") && kv.namespaces()[0] === "users");
+   * ```
+   */
+  namespace(name: string): Kv {
+    this.#check("open namespace");
+    checkName(name, "name", "open namespace");
+    let child = this.#children.get(name);
+    if (child === undefined) {
+      child = new Kv(this.#conn, `${this.#table.name}/${name}`);
+      child.#table.ensure();
+      this.#children.set(name, child);
+    }
+    return child;
+  }
+
+  #childTables(): string[] {
+    const prefix = `${this.#table.name}/`;
+    const st = this.#conn.prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name > ? AND name < ? ORDER BY name`,
+    );
+    return st.all(prefix, `${this.#table.name}0`).map((row) => row[0] as string);
+  }
+
+  /** The names of the namespaces directly inside this one. */
+  namespaces(): string[] {
+    this.#check("list namespaces");
+    const prefix = this.#table.name.length + 1;
+    return [...new Set(this.#childTables().map((t) => t.slice(prefix).split("/")[0]!))];
+  }
+
+  /**
+   * Deletes a namespace, its keys and the namespaces inside it.
+   *
+   * @param name The namespace's name.
+   * @returns `false` when there was no such namespace.
+   */
+  dropNamespace(name: string): boolean {
+    const conn = this.#checkWrite("drop namespace");
+    checkName(name, "name", "drop namespace");
+    const table = `${this.#table.name}/${name}`;
+    const doomed = this.#childTables().filter((t) => t === table || t.startsWith(`${table}/`));
+    if (doomed.length === 0) return false;
+    conn.atomic(() => {
+      for (const t of doomed) {
+        conn.forget(quoteName(t));
+        conn.exec(`DROP TABLE IF EXISTS ${quoteName(t)}`);
+      }
+    });
+    this.#children.get(name)?.#forgetTables();
+    return true;
+  }
+
+  #forgetTables(): void {
+    this.#table.reset();
+    for (const child of this.#children.values()) child.#forgetTables();
+  }
+
+  // ---- maintenance ---------------------------------------------------------
+
+  /** Counters since open and gauges of the file now. */
+  stats(): KvStats {
+    const conn = this.#check("read stats");
+    return readStats(conn, this.count());
+  }
+
+  /**
+   * Checkpoints the WAL into the database file.
+   *
+   * @param mode SQLite's checkpoint mode. @default "passive"
+   */
+  checkpoint(mode: CheckpointMode = "passive"): CheckpointResult {
+    const conn = this.#check("checkpoint");
+    if (!CHECKPOINT_MODES.includes(mode)) {
+      throw new RangeError(`Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`);
+    }
+    const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get()!;
+    return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
+  }
+
+  /** Rebuilds the file to reclaim free pages (`VACUUM`). Not inside a transaction. */
+  vacuum(): void {
+    const conn = this.#checkWrite("vacuum");
+    if (conn.depth > 0) throw new KvError("Cannot vacuum: a transaction is open");
+    conn.exec("VACUUM");
+  }
+
+  /** Runs `PRAGMA optimize`. */
+  optimize(): void {
+    this.#check("optimize").exec("PRAGMA optimize");
+  }
+
+  /**
+   * Checks the whole file with `PRAGMA integrity_check`.
+   *
+   * @throws {KvCorruptError} With SQLite's report when the file is damaged.
+   */
+  integrityCheck(): void {
+    const conn = this.#check("check integrity");
+    const rows = conn.prepare("PRAGMA integrity_check").all();
+    const report = rows.map((row) => String(row[0]));
+    if (report.length !== 1 || report[0] !== "ok") {
+      throw new KvCorruptError(`The database file is damaged: ${report.join("; ")}`);
+    }
+  }
+
+  /**
+   * Writes a consistent copy of the whole file while the store stays open
+   * (`VACUUM INTO`). The target must not exist.
+   *
+   * @param path Where to write the copy.
+   */
+  backup(path: string): void {
+    const conn = this.#check("back up");
+    if (typeof path !== "string") throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
+    if (path === "" || path === ":memory:") throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
+    conn.prepare("VACUUM INTO ?").run(path);
+  }
+
+  /**
+   * Closes the store. Idempotent; every later call throws `KvClosedError`.
+   * Closing a namespace closes only that view; closing the root closes the file.
+   *
+   * @param options `optimize`: run `PRAGMA optimize` first. @default { optimize: true }
+   */
+  close(options?: CloseOptions): void {
+    checkObject(options, "close store");
+    if (this.#table.name.includes("/")) {
+      this.#closed = true;
+      return;
+    }
+    this.#conn.close(options?.optimize ?? true);
+  }
+
+  /** Same as {@link Kv.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

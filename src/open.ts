@@ -1,0 +1,131 @@
+/**
+ * Opening a store: options, pragmas, migration, the sweeper. Adapters call
+ * {@link openWith} (they open a file) or {@link fromDriver} (the user did).
+ *
+ * @module
+ */
+
+import { mkdirSync } from "node:fs";
+import { taggedJson } from "./codec.ts";
+import { Connection } from "./connection.ts";
+import type { Driver } from "./driver.ts";
+import { KvError, wrapDriverError } from "./errors.ts";
+import { typeName } from "./keys.ts";
+import { Kv } from "./kv.ts";
+import { type KvOptions, resolveOptions } from "./options.ts";
+import { migrate } from "./schema.ts";
+
+/** What an adapter supplies to open a file: the driver over a new connection. */
+export type OpenDatabase = (path: string, readOnly: boolean) => Driver;
+
+function isMemory(path: string): boolean {
+  return path === ":memory:" || path.startsWith("file::memory:");
+}
+
+function checkPath(path: unknown): string {
+  if (path === undefined) return ":memory:";
+  if (typeof path !== "string") {
+    throw new TypeError(`Cannot open store: path must be a string, received ${typeName(path)}`);
+  }
+  if (path === "") throw new RangeError(`Cannot open store: path must not be empty (use ":memory:" for memory)`);
+  return path;
+}
+
+function makeParent(path: string): void {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (cut <= 0) return;
+  try {
+    mkdirSync(path.slice(0, cut), { recursive: true });
+  } catch {
+    // Without permission to create it, the open below reports a missing folder.
+  }
+}
+
+/**
+ * Opens the file at `path` through an adapter's `openDatabase` and returns
+ * the store. Parent folders are created.
+ */
+export function openWith(path: unknown, options: KvOptions | undefined, openDatabase: OpenDatabase, name: string): Kv {
+  const file = checkPath(path);
+  const resolved = resolveOptions(options);
+  if (resolved.closeDatabase) {
+    throw new TypeError("Cannot open store: closeDatabase goes with fromDatabase()");
+  }
+  if (!isMemory(file) && !resolved.readOnly) makeParent(file);
+  let driver: Driver;
+  try {
+    driver = openDatabase(file, resolved.readOnly);
+  } catch (error) {
+    throw wrapDriverError(error, `Cannot open ${JSON.stringify(file)} with ${name}`, undefined);
+  }
+  return build(driver, file, { ...options, closeDatabase: true });
+}
+
+/**
+ * Wraps any synchronous SQLite driver that implements {@link Driver}.
+ *
+ * @param driver The driver over an open connection.
+ * @param options As for `openKv()`; `closeDatabase` closes the driver on `kv.close()`.
+ * @returns The store.
+ *
+ * @example
+ * ```ts ignore
+ * import { fromDriver } from "@kvsqlite/kvsqlite";
+ * using kv = fromDriver(myDriver, { table: "cache" });
+ * ```
+ */
+export function fromDriver(driver: Driver, options?: KvOptions & { path?: string }): Kv {
+  const { path, ...rest } = options ?? {};
+  return build(driver, path ?? ":memory:", rest);
+}
+
+function build(driver: Driver, path: string, options: KvOptions): Kv {
+  const o = resolveOptions(options);
+  const conn = new Connection({
+    driver,
+    path,
+    readOnly: o.readOnly,
+    codec: o.codec ?? taggedJson,
+    now: o.now,
+    closeDatabase: o.closeDatabase,
+  });
+  try {
+    conn.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
+    if (!o.readOnly && !isMemory(path)) conn.exec(`PRAGMA journal_mode = ${o.journalMode.toUpperCase()}`);
+    conn.exec(`PRAGMA synchronous = ${o.synchronous.toUpperCase()}`);
+    if (o.cacheSize !== undefined) conn.exec(`PRAGMA cache_size = ${o.cacheSize}`);
+    if (o.mmapSize !== undefined) conn.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
+    try {
+      migrate(driver, o.table, o.readOnly);
+    } catch (error) {
+      throw error instanceof KvError
+        ? error
+        : wrapDriverError(error, "Cannot migrate the schema", driver.errorCode(error));
+    }
+  } catch (error) {
+    conn.close(false);
+    throw error;
+  }
+  const kv = new Kv(conn, o.table);
+  if (o.sweepInterval > 0) startSweeper(conn, kv, o.sweepInterval);
+  return kv;
+}
+
+function startSweeper(conn: Connection, kv: Kv, interval: number): void {
+  const sweep = (k: Kv): void => {
+    k.purgeExpired();
+    for (const name of k.namespaces()) sweep(k.namespace(name));
+  };
+  const timer = setInterval(() => {
+    if (conn.closed) return;
+    try {
+      sweep(kv);
+    } catch {
+      // A busy or read-only moment is retried on the next tick.
+    }
+  }, interval);
+  const t = timer as unknown as { unref?: () => void };
+  if (typeof t.unref === "function") t.unref();
+  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer as unknown as number);
+  conn.sweeper = timer;
+}

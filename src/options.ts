@@ -1,0 +1,126 @@
+/**
+ * The options of `openKv()` and `fromDatabase()`, with their checks.
+ *
+ * @module
+ */
+
+import type { Codec } from "./codec.ts";
+import { checkName, typeName } from "./keys.ts";
+
+/** How a store is opened. Every option is optional. */
+export interface KvOptions {
+  /** The table that holds the keys (namespaces get `table/name`). @default "kv" */
+  table?: string;
+  /** Replaces the codec of structured values (objects, arrays, Map, Date, ...). @default tagged JSON */
+  codec?: Codec;
+  /** The clock, in ms since the epoch. Inject one to test expiry without sleeping. @default Date.now */
+  now?: () => number;
+  /** Open the file read-only: every write throws `KvReadOnlyError`. @default false */
+  readOnly?: boolean;
+  /** How long to wait for a lock before `KvBusyError`, in ms. @default 5000 */
+  busyTimeout?: number;
+  /** SQLite's journal mode. @default "wal" */
+  journalMode?: "wal" | "delete";
+  /** SQLite's synchronous setting. @default "normal" */
+  synchronous?: "normal" | "full" | "off";
+  /** `PRAGMA cache_size`: pages when positive, KiB when negative. @default SQLite's (-2000) */
+  cacheSize?: number;
+  /** `PRAGMA mmap_size` in bytes; 0 turns memory mapping off. @default SQLite's (0) */
+  mmapSize?: number;
+  /** Purge expired keys every this many ms on a timer that never keeps the process alive; 0 = off. @default 0 */
+  sweepInterval?: number;
+  /** With `fromDatabase()`: close the user's database handle on `kv.close()`. @default false */
+  closeDatabase?: boolean;
+}
+
+/** Options after defaults. */
+export interface ResolvedOptions {
+  table: string;
+  codec: Codec | undefined;
+  now: () => number;
+  readOnly: boolean;
+  busyTimeout: number;
+  journalMode: "wal" | "delete";
+  synchronous: "normal" | "full" | "off";
+  cacheSize: number | undefined;
+  mmapSize: number | undefined;
+  sweepInterval: number;
+  closeDatabase: boolean;
+}
+
+const KNOWN = [
+  "table",
+  "codec",
+  "now",
+  "readOnly",
+  "busyTimeout",
+  "journalMode",
+  "synchronous",
+  "cacheSize",
+  "mmapSize",
+  "sweepInterval",
+  "closeDatabase",
+];
+
+function checkChoice<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) {
+    throw new RangeError(`Cannot open store: ${field} must be one of ${choices.join(", ")}, received ${typeName(value)}`);
+  }
+  return value as T;
+}
+
+function checkInteger(value: unknown, field: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot open store: ${field} must be a number, received ${typeName(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`Cannot open store: ${field} must be a whole number >= ${min}, received ${value}`);
+  }
+  return value;
+}
+
+function checkBoolean(value: unknown, field: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Cannot open store: ${field} must be a boolean, received ${typeName(value)}`);
+  }
+  return value;
+}
+
+/** Validates options and fills in the defaults. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot open store: options must be an object, received ${typeName(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.includes(key)) throw new TypeError(`Cannot open store: unknown option ${JSON.stringify(key)}`);
+  }
+  const table = o.table ?? "kv";
+  checkName(table, "table", "open store");
+  if (o.codec !== undefined) {
+    const c = o.codec as Partial<Codec> | null;
+    if (c === null || typeof c !== "object" || typeof c.encode !== "function" || typeof c.decode !== "function") {
+      throw new TypeError(`Cannot open store: codec must have encode and decode functions, received ${typeName(c)}`);
+    }
+  }
+  if (o.now !== undefined && typeof o.now !== "function") {
+    throw new TypeError(`Cannot open store: now must be a function returning ms, received ${typeName(o.now)}`);
+  }
+  return {
+    table,
+    codec: o.codec as Codec | undefined,
+    now: (o.now as () => number | undefined) ?? Date.now,
+    readOnly: checkBoolean(o.readOnly, "readOnly"),
+    busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? 5000,
+    journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal"),
+    synchronous: checkChoice(o.synchronous, "synchronous", ["normal", "full", "off"], "normal"),
+    cacheSize: checkInteger(o.cacheSize, "cacheSize", -(2 ** 40)),
+    mmapSize: checkInteger(o.mmapSize, "mmapSize", 0),
+    sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0) ?? 0,
+    closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase"),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The SQL of one key table, prepared lazily through the connection's cache.
+ *
+ * @module
+ */
+
+import type { Connection, Prepared } from "./connection.ts";
+import type { KeyCondition } from "./keys.ts";
+import { quoteName } from "./keys.ts";
+import { createTableSql } from "./schema.ts";
+
+/** `?` is the current time; a row is live when it has no expiry or expires later. */
+export const LIVE = "(expire_time IS NULL OR expire_time > ?)";
+
+/** Which condition guards a write. */
+export const Guard = { none: 0, absent: 1, present: 2, version: 3 } as const;
+
+/** The statements of one key table. */
+export class Table {
+  readonly name: string;
+  readonly q: string;
+  readonly #conn: Connection;
+  #ready = false;
+  readonly #writes: (Prepared | undefined)[] = [];
+
+  constructor(conn: Connection, name: string) {
+    this.#conn = conn;
+    this.name = name;
+    this.q = quoteName(name);
+  }
+
+  /** Creates the table if it is missing (namespaces are created on first use). */
+  ensure(): void {
+    if (this.#ready) return;
+    if (!this.#conn.readOnly) this.#conn.exec(createTableSql(this.name));
+    this.#ready = true;
+  }
+
+  /** Forgets every statement, after the table was dropped. */
+  reset(): void {
+    this.#conn.forget(this.q);
+    this.#writes.length = 0;
+    this.#ready = false;
+  }
+
+  prepare(sql: string): Prepared {
+    this.ensure();
+    return this.#conn.prepare(sql);
+  }
+
+  /** `v, kind, expire_time` of one key, live or not. */
+  get read(): Prepared {
+    return this.prepare(`SELECT v, kind, expire_time FROM ${this.q} WHERE k = ?`);
+  }
+
+  /** `v, kind, expire_time, version` of one key. */
+  get readEntry(): Prepared {
+    return this.prepare(`SELECT v, kind, expire_time, version FROM ${this.q} WHERE k = ?`);
+  }
+
+  /** `expire_time` of one key: its existence and liveness. */
+  get readExpiry(): Prepared {
+    return this.prepare(`SELECT expire_time FROM ${this.q} WHERE k = ?`);
+  }
+
+  /**
+   * The write for a guard and a TTL mode.
+   * Parameters, always seven: k, v, kind, expire_time, version, now, and the
+   * expected version (used by {@link Guard.version} only).
+   */
+  write(guard: number, keepTtl: boolean): Prepared {
+    const slot = guard * 2 + (keepTtl ? 1 : 0);
+    const cached = this.#writes[slot];
+    if (cached !== undefined) return cached;
+    const q = this.q;
+    let sql: string;
+    if (guard === Guard.none || guard === Guard.absent) {
+      const expiry = keepTtl
+        ? `expire_time = CASE WHEN ${q}.expire_time IS NULL OR ${q}.expire_time > ?6 THEN ${q}.expire_time ELSE excluded.expire_time END`
+        : "expire_time = excluded.expire_time";
+      // Every variant binds the same seven parameters; a clause that does not
+      // need "now" still names it so that the parameter count stays fixed.
+      const where = guard === Guard.absent
+        ? ` WHERE ${q}.expire_time IS NOT NULL AND ${q}.expire_time <= ?6`
+        : keepTtl
+        ? ""
+        : " WHERE ?6 IS ?6";
+      sql = `INSERT INTO ${q} (k, v, kind, expire_time, version) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (k) DO UPDATE SET v = excluded.v, kind = excluded.kind, ${expiry},
+version = max(${q}.version + 1, excluded.version)${where}${where ? " AND" : " WHERE"} ?7 IS ?7`;
+    } else {
+      const expiry = keepTtl ? "" : ", expire_time = ?4";
+      const version = guard === Guard.version ? " AND version = ?7" : " AND ?7 IS ?7";
+      sql = `UPDATE ${q} SET v = ?2, kind = ?3${expiry}, version = max(version + 1, ?5)
+WHERE k = ?1 AND (expire_time IS NULL OR expire_time > ?6)${version}`;
+      if (keepTtl) sql += " AND ?4 IS ?4";
+    }
+    const st = this.prepare(sql);
+    this.#writes[slot] = st;
+    return st;
+  }
+
+  /** Deletes one key and returns its expiry (to tell whether it was live). */
+  get remove(): Prepared {
+    return this.prepare(`DELETE FROM ${this.q} WHERE k = ? RETURNING expire_time`);
+  }
+
+  /** Deletes one key and returns what it held. */
+  get take(): Prepared {
+    return this.prepare(`DELETE FROM ${this.q} WHERE k = ? RETURNING v, kind, expire_time`);
+  }
+
+  /** Sets the expiry of a live key. Parameters: expire_time, k, now. */
+  get setExpiry(): Prepared {
+    return this.prepare(`UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
+  }
+
+  /** Deletes a key whatever its state. */
+  get drop(): Prepared {
+    return this.prepare(`DELETE FROM ${this.q} WHERE k = ?`);
+  }
+
+  /** Moves a key. Parameters: new key, version, old key. */
+  get move(): Prepared {
+    return this.prepare(`UPDATE ${this.q} SET k = ?, version = max(version + 1, ?) WHERE k = ?`);
+  }
+
+  /** Live rows among a JSON array of keys. */
+  get readMany(): Prepared {
+    return this.prepare(
+      `SELECT k, v, kind FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
+    );
+  }
+
+  /** Counts live keys matching a condition. Parameters: the condition's, then now. */
+  count(cond: KeyCondition): Prepared {
+    return this.prepare(`SELECT count(*) FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+  }
+
+  /** Deletes live keys matching a condition. Parameters: the condition's, then now. */
+  deleteWhere(cond: KeyCondition): Prepared {
+    return this.prepare(`DELETE FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+  }
+
+  /**
+   * A page of live rows in key order.
+   * Parameters: the condition's, now, [after], limit.
+   */
+  page(cond: KeyCondition, columns: string, reverse: boolean, after: boolean): Prepared {
+    const seek = after ? (reverse ? " AND k < ?" : " AND k > ?") : "";
+    return this.prepare(
+      `SELECT ${columns} FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}${seek} ORDER BY k ${
+        reverse ? "DESC" : "ASC"
+      } LIMIT ?`,
+    );
+  }
+
+  /** Deletes expired rows through the expiry index. Parameter: now. */
+  get purge(): Prepared {
+    return this.prepare(`DELETE FROM ${this.q} WHERE expire_time <= ?`);
+  }
+
+  /** Deletes every row. */
+  get clear(): Prepared {
+    return this.prepare(`DELETE FROM ${this.q}`);
+  }
+}
