@@ -1,0 +1,16 @@
+// Bun entry: bun:sqlite and node:sqlite, and real second processes.
+import { afterAll, test as bunTest } from "bun:test";
+import { defineSuite, type TestFn } from "./suite.ts";
+import { processTests } from "./suite_process.ts";
+import { bunTarget, nodeTarget } from "./targets.ts";
+import { cleanup } from "./util.ts";
+import { openKv } from "../mod.ts";
+import { builtinTests } from "./suite_builtin.ts";
+
+const test: TestFn = (name, fn) => bunTest(name, fn, 120_000);
+const bun = bunTarget();
+defineSuite(test, bun);
+defineSuite(test, nodeTarget("bun"));
+builtinTests(test, openKv, "bun:sqlite");
+processTests(test, bun.raw);
+afterAll(cleanup);

@@ -1,0 +1,17 @@
+// Node entry: node:sqlite through its adapter and through mod.ts, real second
+// processes, and files exchanged with Bun and Deno.
+import { after, test } from "node:test";
+import { defineSuite } from "./suite.ts";
+import { processTests } from "./suite_process.ts";
+import { nodeTarget } from "./targets.ts";
+import { cleanup } from "./util.ts";
+import { openKv } from "../mod.ts";
+import { crossRuntimeTests } from "./suite_cross.ts";
+import { builtinTests } from "./suite_builtin.ts";
+
+const target = nodeTarget("node");
+defineSuite(test, target);
+builtinTests(test, openKv, "node:sqlite");
+processTests(test, target.raw);
+crossRuntimeTests(test);
+after(cleanup);

@@ -1,0 +1,21 @@
+/**
+ * The one shared suite. It imports no test runner: each runtime's entry file
+ * passes its own `test` function and the adapters it can run.
+ */
+
+import type { Target, TestFn } from "./harness.ts";
+import { valueTests } from "./suite_values.ts";
+import { opsTests } from "./suite_ops.ts";
+import { queryTests } from "./suite_query.ts";
+import { adminTests } from "./suite_admin.ts";
+
+export type { Target, TestFn } from "./harness.ts";
+
+/** Registers the whole suite for one adapter. */
+export function defineSuite(test: TestFn, target: Target): void {
+  const named: TestFn = (name, fn) => test(`${target.name}: ${name}`, fn);
+  valueTests(named, target);
+  opsTests(named, target);
+  queryTests(named, target);
+  adminTests(named, target);
+}

@@ -1,0 +1,21 @@
+import assert from "node:assert/strict";
+import type { Kv } from "../src/kv.ts";
+import type { KvOptions } from "../src/options.ts";
+import type { TestFn } from "./harness.ts";
+import { tempFile } from "./util.ts";
+
+/** mod.ts's openKv picks the runtime's built-in driver by itself. */
+export function builtinTests(test: TestFn, openKv: (path?: string, o?: KvOptions) => Kv, expected: string): void {
+  test(`mod.ts openKv uses ${expected} and opens a file synchronously`, () => {
+    const path = tempFile();
+    const kv = openKv(path);
+    assert.ok(!(kv as unknown instanceof Promise));
+    kv.set("session:42", { user: "ada" }, { ttl: 60_000 });
+    assert.deepEqual(kv.get("session:42"), { user: "ada" });
+    assert.deepEqual(kv.keys({ prefix: "session:" }), ["session:42"]);
+    assert.equal(kv.stats().driver, expected);
+    kv.close();
+    using again = openKv(path);
+    assert.equal(again.count(), 1);
+  });
+}

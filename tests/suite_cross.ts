@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { taggedJson } from "../src/codec.ts";
+import type { TestFn } from "./harness.ts";
+import { type Runtime, runWorker } from "./suite_process.ts";
+import { SAMPLE } from "./fixtures/sample.ts";
+import { tempFile } from "./util.ts";
+
+const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+const RUNTIMES: Runtime[] = [
+  { name: "node", command: bin("node"), args: [] },
+  { name: "bun", command: bin("bun"), args: [] },
+  { name: "deno", command: bin("deno"), args: ["run", "-A"] },
+];
+
+/** A file written on each runtime reads back the same on every runtime. */
+export function crossRuntimeTests(test: TestFn): void {
+  const expected = taggedJson.encode([...SAMPLE].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  for (const writer of RUNTIMES) {
+    test(`a file written on ${writer.name} reads the same on node, bun and deno`, async () => {
+      for (const rt of RUNTIMES) assert.ok(existsSync(rt.command), `${rt.command} is installed by npm ci`);
+      const path = tempFile();
+      const w = await runWorker(writer, ["write-sample", path]);
+      assert.deepEqual(w.lines, ["written"], w.stderr);
+      for (const reader of RUNTIMES) {
+        const r = await runWorker(reader, ["read-sample", path]);
+        assert.equal(r.lines[0], expected, `${writer.name} -> ${reader.name}: ${r.stderr}`);
+      }
+    });
+  }
+}

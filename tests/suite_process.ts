@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { openKv } from "../mod.ts";
+import type { TestFn } from "./harness.ts";
+import { rawExec, tempFile } from "./util.ts";
+import type { Driver } from "../src/driver.ts";
+
+const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
+
+/** How to start a runtime on a script. */
+export interface Runtime {
+  name: "node" | "bun" | "deno";
+  command: string;
+  args: string[];
+}
+
+/** The runtime this suite runs in. */
+export function currentRuntime(): Runtime {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown; process: { execPath: string } };
+  const exe = g.process.execPath;
+  if (g.Deno) return { name: "deno", command: exe, args: ["run", "-A"] };
+  if (g.Bun) return { name: "bun", command: exe, args: [] };
+  return { name: "node", command: exe, args: [] };
+}
+
+/** Starts the worker; resolves with its output lines once it exits. */
+export function runWorker(
+  rt: Runtime,
+  args: string[],
+  onLine?: (line: string) => void,
+): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(rt.command, [...rt.args, WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const lines: string[] = [];
+    let buffer = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        onLine?.(line);
+      }
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, lines, stderr });
+    });
+  });
+}
+
+/** Real second processes on the same file. */
+export function processTests(test: TestFn, raw: (path: string) => Driver): void {
+  const rt = currentRuntime();
+
+  test(`two ${rt.name} processes incrementing one counter lose no write`, async () => {
+    const path = tempFile();
+    openKv(path).close();
+    const runs = await Promise.all([runWorker(rt, ["incr", path, "300"]), runWorker(rt, ["incr", path, "300"])]);
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    using kv = openKv(path);
+    assert.equal(kv.get("counter"), 600);
+  });
+
+  test(`a ${rt.name} process waits out a lock within busyTimeout and fails with KvBusyError past it`, async () => {
+    const path = tempFile();
+    openKv(path).close();
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const holder = runWorker(rt, ["hold", path, "1500"], (line) => line === "holding" && holding());
+    await held;
+    const [short, long] = await Promise.all([
+      runWorker(rt, ["try-write", path, "50"]),
+      runWorker(rt, ["try-write", path, "20000"]),
+    ]);
+    assert.deepEqual(short.lines, ["busy"], short.stderr);
+    assert.deepEqual(long.lines, ["written"], long.stderr);
+    assert.equal((await holder).code, 0);
+    using kv = openKv(path);
+    assert.equal(kv.get("held"), 1);
+    assert.equal(kv.get("tried"), 1);
+  });
+
+  test(`${rt.name} processes opening one legacy file at once both succeed and migrate it once`, async () => {
+    for (let round = 0; round < 3; round++) {
+      const path = tempFile();
+      rawExec(raw, path, `CREATE TABLE "kv" (k VARCHAR(4096) PRIMARY KEY, v BLOB); INSERT INTO kv VALUES ('a', 'b');`);
+      const runs = await Promise.all([runWorker(rt, ["open", path]), runWorker(rt, ["open", path])]);
+      for (const r of runs) assert.deepEqual(r.lines, ["opened 1"], r.stderr);
+      using kv = openKv(path);
+      assert.equal(kv.get("a"), "b");
+    }
+  });
+
+  test(`a ${rt.name} process with a sweeper exits on its own`, async () => {
+    const path = tempFile();
+    const started = Date.now();
+    const r = await runWorker(rt, ["sweeper", path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, ["open with a sweeper"]);
+    assert.ok(Date.now() - started < 30_000);
+  });
+}

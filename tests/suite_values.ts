@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { KvClosedError, KvCodecError } from "../src/errors.ts";
+import type { Codec } from "../src/codec.ts";
+import type { Target, TestFn } from "./harness.ts";
+import { manualClock, rawAll, tempFile } from "./util.ts";
+
+class Point {
+  x: number;
+  constructor(x: number) {
+    this.x = x;
+  }
+}
+
+/** Keys, values and the codec. */
+export function valueTests(test: TestFn, t: Target): void {
+  test("get returns what set wrote and undefined or the fallback for a missing key", () => {
+    using kv = t.openKv();
+    assert.equal(kv.set("a", "one"), true);
+    assert.equal(kv.get("a"), "one");
+    assert.equal(kv.get("missing"), undefined);
+    assert.equal(kv.get("missing", 7), 7);
+    assert.equal(kv.get("a", "fallback"), "one");
+  });
+
+  test("bad keys throw TypeError or RangeError and write nothing", () => {
+    using kv = t.openKv();
+    for (const bad of [1, null, undefined, {}, Symbol("s"), ["a"]]) {
+      assert.throws(() => kv.set(bad as unknown as string, 1), TypeError);
+      assert.throws(() => kv.get(bad as unknown as string), TypeError);
+    }
+    assert.throws(() => kv.set("", 1), RangeError);
+    assert.throws(() => kv.set("é".repeat(1025), 1), /2050 bytes/); // 2050 UTF-8 bytes
+    assert.throws(() => kv.set("a".repeat(2049), 1), RangeError);
+    assert.throws(() => kv.set("x\uD800y", 1), RangeError);
+    assert.equal(kv.count(), 0);
+    assert.equal(kv.set("a".repeat(2048), 1), true);
+    assert.equal(kv.set("é".repeat(1024), 2), true);
+    assert.equal(kv.get("é".repeat(1024)), 2);
+  });
+
+  test("keys list in UTF-8 byte order, not UTF-16 order", () => {
+    using kv = t.openKv();
+    const keys = ["b", "a", "B", "é", "\u{1F600}", "\uFFFF", "a\u0000", "ab"];
+    for (const k of keys) kv.set(k, k);
+    assert.deepEqual(kv.keys(), ["B", "a", "a\u0000", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
+  });
+
+  test("every listed value type round-trips exactly", () => {
+    const path = tempFile();
+    const values: [string, unknown][] = [
+      ["string", "héllo \u{1F600}"],
+      ["empty string", ""],
+      ["integer", 42],
+      ["negative", -7],
+      ["float", 3.25],
+      ["negative zero", -0],
+      ["NaN", NaN],
+      ["Infinity", Infinity],
+      ["-Infinity", -Infinity],
+      ["max safe", Number.MAX_SAFE_INTEGER],
+      ["past 2^53", 2 ** 60],
+      ["huge", 1e300],
+      ["tiny", 5e-324],
+      ["bigint", 12345678901234567890123n],
+      ["negative bigint", -5n],
+      ["true", true],
+      ["false", false],
+      ["null", null],
+      ["undefined", undefined],
+      ["date", new Date(1_700_000_000_123)],
+      ["invalid date", new Date(NaN)],
+      ["bytes", new Uint8Array([0, 1, 255])],
+      ["empty bytes", new Uint8Array(0)],
+      ["float64 array", new Float64Array([1.5, -0, NaN])],
+      ["int16 array", new Int16Array([-1, 2])],
+      ["bigint64 array", new BigInt64Array([1n, -2n])],
+      ["uint8 clamped", new Uint8ClampedArray([3, 4])],
+      ["array buffer", new Uint8Array([9, 8, 7]).buffer],
+      ["map", new Map<unknown, unknown>([[1, "a"], [{ k: 1 }, [2n]]])],
+      ["set", new Set([1, "a", undefined])],
+      ["regexp", /a[bc]+\//giu],
+      ["object", { a: 1, b: [1, { c: null }], d: undefined, "": "empty key" }],
+      ["array", [1, "two", null, undefined, [3], { x: -0 }]],
+      ["nested", { when: new Date(0), tags: new Set(["x"]), bytes: new Uint8Array([1]), n: NaN, big: 1n }],
+      ["tagged-looking array", ["a", "n", "u"]],
+      ["null prototype", Object.assign(Object.create(null), { a: 1 })],
+    ];
+    {
+      using kv = t.openKv(path);
+      for (const [k, v] of values) kv.set(k, v);
+    }
+    using kv = t.openKv(path);
+    for (const [k, v] of values) {
+      const got = kv.get(k);
+      if (k === "null prototype") assert.deepEqual({ ...got as object }, { a: 1 }, k);
+      else assert.deepStrictEqual(got, v, k);
+    }
+    assert.ok(Object.is(kv.get("negative zero"), -0));
+    assert.equal(kv.has("undefined"), true);
+    assert.ok(kv.get("bytes") instanceof Uint8Array);
+    assert.equal((kv.get("bytes") as Uint8Array).constructor, Uint8Array);
+  });
+
+  test("an own __proto__ key stays a plain property", () => {
+    using kv = t.openKv();
+    const value = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}');
+    kv.set("p", value);
+    const got = kv.get("p") as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    assert.deepEqual(Object.keys(got), ["__proto__", "a"]);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test("strings, numbers and bytes are stored as native SQLite values", () => {
+    const path = tempFile();
+    {
+      using kv = t.openKv(path);
+      kv.set("s", "text");
+      kv.set("i", 7);
+      kv.set("r", 1.5);
+      kv.set("b", new Uint8Array([1, 2]));
+      kv.set("o", { a: 1 });
+    }
+    const rows = rawAll(t.raw, path, `SELECT k, typeof(v), kind FROM kv ORDER BY k`);
+    assert.deepEqual(rows, [["b", "blob", 0], ["i", "integer", 0], ["o", "text", 1], ["r", "real", 0], ["s", "text", 0]]);
+    assert.deepEqual(rawAll(t.raw, path, `SELECT v FROM kv WHERE k = 'o'`), [['{"a":1}']]);
+  });
+
+  test("an unencodable value throws KvCodecError and writes nothing", () => {
+    using kv = t.openKv();
+    kv.set("k", "before");
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    for (const bad of [() => 1, Symbol("x"), new Point(1), cyclic, { nested: [new WeakMap()] }, new Error("e")]) {
+      assert.throws(() => kv.set("k", bad), KvCodecError);
+      assert.throws(() => kv.set("new", bad), KvCodecError);
+      assert.throws(() => kv.setMany([["ok", 1], ["new", bad]]), KvCodecError);
+    }
+    assert.equal(kv.get("k"), "before");
+    assert.equal(kv.has("new"), false);
+    assert.equal(kv.has("ok"), false);
+  });
+
+  test("a shared (acyclic) reference is stored twice, not refused", () => {
+    using kv = t.openKv();
+    const shared = { n: 1 };
+    kv.set("k", [shared, shared]);
+    assert.deepEqual(kv.get("k"), [{ n: 1 }, { n: 1 }]);
+  });
+
+  test("options.codec replaces the structured codec and leaves native values native", () => {
+    const path = tempFile();
+    const calls: string[] = [];
+    const codec: Codec = {
+      encode(v) {
+        calls.push("encode");
+        return new TextEncoder().encode(JSON.stringify(v));
+      },
+      decode(d) {
+        calls.push("decode");
+        return JSON.parse(new TextDecoder().decode(d as Uint8Array));
+      },
+    };
+    {
+      using kv = t.openKv(path, { codec });
+      kv.set("o", { a: [1, 2] });
+      kv.set("s", "plain");
+      assert.deepEqual(kv.get("o"), { a: [1, 2] });
+      assert.equal(kv.get("s"), "plain");
+    }
+    assert.deepEqual(calls, ["encode", "decode"]);
+    assert.deepEqual(rawAll(t.raw, path, `SELECT typeof(v) FROM kv WHERE k = 'o'`), [["blob"]]);
+  });
+
+  test("a codec that throws is reported as KvCodecError with the cause", () => {
+    const boom = new Error("boom");
+    using kv = t.openKv(":memory:", {
+      codec: {
+        encode() {
+          throw boom;
+        },
+        decode: (d) => d,
+      },
+    });
+    const error = assert.throws(() => kv.set("a", {}), KvCodecError) as unknown;
+    void error;
+    try {
+      kv.set("a", {});
+    } catch (e) {
+      assert.equal((e as Error).cause, boom);
+    }
+    assert.equal(kv.has("a"), false);
+  });
+
+  test("values written with a ttl still round-trip", () => {
+    const clock = manualClock();
+    using kv = t.openKv(":memory:", { now: clock.now });
+    kv.set("m", new Map([["a", 1]]), { ttl: 10 });
+    assert.deepEqual(kv.get("m"), new Map([["a", 1]]));
+  });
+
+  test("every method throws KvClosedError after close, and close is idempotent", () => {
+    const kv = t.openKv();
+    kv.set("a", 1);
+    const it = kv.list();
+    kv.close();
+    kv.close();
+    const calls: (() => unknown)[] = [
+      () => kv.get("a"),
+      () => kv.set("a", 1),
+      () => kv.has("a"),
+      () => kv.delete("a"),
+      () => kv.keys(),
+      () => kv.count(),
+      () => kv.transaction(() => 1),
+      () => kv.stats(),
+      () => kv.namespace("x"),
+      () => kv.incr("n"),
+      () => kv.getMany(["a"]),
+      () => kv.purgeExpired(),
+      () => it.next(),
+      () => [...kv],
+    ];
+    for (const call of calls) assert.throws(call, KvClosedError);
+  });
+
+  test("using disposes the store", () => {
+    let outer: { get(k: string): unknown } | undefined;
+    {
+      using kv = t.openKv();
+      outer = kv;
+      kv.set("a", 1);
+    }
+    assert.throws(() => outer!.get("a"), KvClosedError);
+  });
+}

@@ -1,0 +1,62 @@
+// The adapters as test targets. Each loads its driver only when used.
+import type { Target } from "./harness.ts";
+import * as nodeAdapter from "../adapters/node_sqlite.ts";
+import * as bunAdapter from "../adapters/bun_sqlite.ts";
+import type { KvOptions } from "../src/options.ts";
+
+type Loader = (id: string) => unknown;
+const load: Loader = (id) => (globalThis as unknown as { process: { getBuiltinModule: Loader } }).process.getBuiltinModule(id);
+
+export function nodeTarget(runtime: Target["runtime"]): Target {
+  const { DatabaseSync } = load("node:sqlite") as {
+    DatabaseSync: new (path: string) => nodeAdapter.DatabaseSyncLike & { isOpen: boolean };
+  };
+  return {
+    name: `node:sqlite on ${runtime}`,
+    runtime,
+    openKv: nodeAdapter.openKv,
+    fromDatabase(path: string, options?: KvOptions) {
+      const db = new DatabaseSync(path);
+      return {
+        kv: nodeAdapter.fromDatabase(db, options),
+        userHandleWorks: () => {
+          try {
+            db.prepare("SELECT 1").get();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        closeUser: () => db.close(),
+      };
+    },
+    raw: (path) => nodeAdapter.nodeSqliteDriver(new DatabaseSync(path)),
+  };
+}
+
+export function bunTarget(): Target {
+  const { Database } = load("bun:sqlite") as {
+    Database: new (path: string) => bunAdapter.BunDatabaseLike;
+  };
+  return {
+    name: "bun:sqlite on bun",
+    runtime: "bun",
+    openKv: bunAdapter.openKv,
+    fromDatabase(path: string, options?: KvOptions) {
+      const db = new Database(path);
+      return {
+        kv: bunAdapter.fromDatabase(db, options),
+        userHandleWorks: () => {
+          try {
+            db.prepare("SELECT 1").values();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        closeUser: () => db.close(),
+      };
+    },
+    raw: (path) => bunAdapter.bunSqliteDriver(new Database(path)),
+  };
+}
