@@ -24,14 +24,8 @@ import { openKv as openBun } from "./adapters/bun_sqlite.ts";
 import { openKv as openNode } from "./adapters/node_sqlite.ts";
 
 export { Kv } from "./src/kv.ts";
-export type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry, SetOptions } from "./src/kv.ts";
-export type { KvOptions } from "./src/options.ts";
-export type { KvStats } from "./src/stats.ts";
-export type { KeyQuery, ListOptions } from "./src/keys.ts";
-export type { ExpiryOptions } from "./src/expiry.ts";
-export type { Codec } from "./src/codec.ts";
+export type * from "./src/types.ts";
 export { taggedJson } from "./src/codec.ts";
-export type { Driver, SqlRow, SqlValue, Statement } from "./src/driver.ts";
 export { fromDriver } from "./src/open.ts";
 export {
   KvBusyError,
@@ -39,8 +33,6 @@ export {
   KvCodecError,
   KvCorruptError,
   KvError,
-  type KvErrorCode,
-  type KvErrorOptions,
   KvReadOnlyError,
   KvSchemaError,
 } from "./src/errors.ts";
@@ -66,4 +58,3 @@ export function openKv(path?: string, options?: KvOptions): Kv {
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   return isBun ? openBun(path, options) : openNode(path, options);
 }
-

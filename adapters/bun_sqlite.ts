@@ -18,17 +18,25 @@ import { fromDriver, openWith } from "../src/open.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
+export type * from "../src/types.ts";
+
 /** The parts of `bun:sqlite`'s `Statement` that kvsqlite uses. */
 export interface BunStatementLike {
+  /** The driver's own `run`. */
   run(...params: SqlValue[]): { changes: number };
+  /** The driver's own `values`. */
   values(...params: SqlValue[]): unknown[][];
+  /** The driver's own `finalize`. */
   finalize(): void;
 }
 
 /** The parts of `bun:sqlite`'s `Database` that kvsqlite uses. */
 export interface BunDatabaseLike {
+  /** The driver's own `prepare`. */
   prepare(sql: string): BunStatementLike;
+  /** The driver's own `exec`. */
   exec(sql: string): unknown;
+  /** The driver's own `close`. */
   close(throwOnError?: boolean): void;
 }
 

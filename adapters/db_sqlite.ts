@@ -19,20 +19,31 @@ import { fromDriver, openWith } from "../src/open.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
+export type * from "../src/types.ts";
+
 /** The parts of `@db/sqlite`'s `Statement` that kvsqlite uses. */
 export interface DbStatementLike {
+  /** The driver's own `run`. */
   run(...params: SqlValue[]): number;
+  /** The driver's own `value`. */
   value(...params: SqlValue[]): unknown[] | undefined;
+  /** The driver's own `values`. */
   values(...params: SqlValue[]): unknown[][];
+  /** The driver's own `finalize`. */
   finalize(): void;
 }
 
 /** The parts of `@db/sqlite`'s `Database` that kvsqlite uses. */
 export interface DbDatabaseLike {
+  /** The driver's own `prepare`. */
   prepare(sql: string): DbStatementLike;
+  /** The driver's own `exec`. */
   exec(sql: string): unknown;
+  /** The driver's own `close`. */
   close(): void;
+  /** The driver's own `int64`. */
   int64: boolean;
+  /** The driver's own `path`. */
   readonly path: string;
 }
 
@@ -80,7 +91,12 @@ export function openKv(path?: string, options?: KvOptions): Kv {
     path,
     options,
     (file, readOnly) =>
-      dbSqliteDriver(new Database(file, readOnly ? { readonly: true, int64: true, parseJson: false } : { int64: true, parseJson: false })),
+      dbSqliteDriver(
+        new Database(
+          file,
+          readOnly ? { readonly: true, int64: true, parseJson: false } : { int64: true, parseJson: false },
+        ),
+      ),
     "@db/sqlite",
   );
 }

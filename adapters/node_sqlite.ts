@@ -19,19 +19,29 @@ import { fromDriver, openWith } from "../src/open.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
+export type * from "../src/types.ts";
+
 /** The parts of `node:sqlite`'s `StatementSync` that kvsqlite uses. */
 export interface StatementSyncLike {
+  /** The driver's own `run`. */
   run(...params: SqlValue[]): { changes: number | bigint };
+  /** The driver's own `get`. */
   get(...params: SqlValue[]): unknown;
+  /** The driver's own `all`. */
   all(...params: SqlValue[]): unknown[];
+  /** The driver's own `setReturnArrays`. */
   setReturnArrays(enabled: boolean): void;
+  /** The driver's own `setReadBigInts`. */
   setReadBigInts(enabled: boolean): void;
 }
 
 /** The parts of `node:sqlite`'s `DatabaseSync` that kvsqlite uses. */
 export interface DatabaseSyncLike {
+  /** The driver's own `prepare`. */
   prepare(sql: string): StatementSyncLike;
+  /** The driver's own `exec`. */
   exec(sql: string): void;
+  /** The driver's own `close`. */
   close(): void;
 }
 
@@ -143,5 +153,8 @@ export function openKv(path?: string, options?: KvOptions): Kv {
  * @returns The store.
  */
 export function fromDatabase(db: DatabaseSyncLike, options?: KvOptions): Kv {
-  return fromDriver(nodeSqliteDriver(db), { ...options, path: (db as { location?: () => string | null }).location?.() ?? ":memory:" });
+  return fromDriver(nodeSqliteDriver(db), {
+    ...options,
+    path: (db as { location?: () => string | null }).location?.() ?? ":memory:",
+  });
 }

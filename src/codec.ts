@@ -36,6 +36,7 @@ export const Kind = {
   number: 3,
   boolean: 4,
   undefined: 5,
+  escapedString: 6,
 } as const;
 
 const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {};
@@ -206,10 +207,10 @@ function fromTree(node: unknown): unknown {
     case "B": {
       const bytes = fromBase64(node[2] as string);
       if (node[1] === "Uint8Array") return bytes;
-      if (node[1] === "ArrayBuffer") return bytes.buffer;
+      if (node[1] === "ArrayBuffer") return bytes.buffer as ArrayBuffer;
       const ctor = TYPED_ARRAYS[node[1] as string];
       if (!ctor) throw new KvCodecError(`Cannot decode value: unknown binary type ${String(node[1])}`);
-      return new ctor(bytes.buffer);
+      return new ctor(bytes.buffer as ArrayBuffer);
     }
     default:
       throw new KvCodecError(`Cannot decode value: unknown tag ${JSON.stringify(node[0])}`);
@@ -237,7 +238,9 @@ export const taggedJson: Codec = {
 export function encodeValue(value: unknown, codec: Codec): [SqlValue, number] {
   switch (typeof value) {
     case "string":
-      return [value, Kind.native];
+      // Some drivers read TEXT only up to its first NUL; such strings are
+      // stored as a JSON string literal instead.
+      return value.includes("\0") ? [JSON.stringify(value), Kind.escapedString] : [value, Kind.native];
     case "number":
       // Safe integers and finite fractions are exact in every driver; -0, NaN,
       // infinities and integers past 2^53 are not, so they go as text.
@@ -272,7 +275,7 @@ export function encodeValue(value: unknown, codec: Codec): [SqlValue, number] {
 }
 
 /** Decodes what was read from the `v` and `kind` columns. */
-export function decodeValue(value: SqlValue, kind: SqlValue, codec: Codec): unknown {
+export function decodeValue(value: SqlValue | undefined, kind: SqlValue | undefined, codec: Codec): unknown {
   switch (kind) {
     case Kind.native:
       return value;
@@ -293,6 +296,8 @@ export function decodeValue(value: SqlValue, kind: SqlValue, codec: Codec): unkn
       return value === 1 || value === 1n;
     case Kind.undefined:
       return undefined;
+    case Kind.escapedString:
+      return JSON.parse(value as string);
     default:
       throw new KvCodecError(`Cannot decode value: unknown value kind ${String(kind)}`);
   }

@@ -58,15 +58,23 @@ export class Prepared {
   }
 }
 
-/** Counters kept since the store was opened. */
+/** Counters kept since the store was opened, shared by its namespaces. */
 export interface Counters {
+  /** Keys looked up by get, getEntry, getMany and take. */
   gets: number;
+  /** Look-ups that found a live key. */
   hits: number;
+  /** Look-ups that found nothing live. */
   misses: number;
+  /** Misses where the key was there but expired. */
   expiredReads: number;
+  /** Keys written. */
   sets: number;
+  /** Live keys deleted. */
   deletes: number;
+  /** Expired rows purged. */
   purged: number;
+  /** Transactions committed through `transaction()`. */
   transactions: number;
 }
 

@@ -45,6 +45,7 @@ export class KvError extends Error {
   readonly sql: string | undefined;
 
   /**
+   * Creates the error.
    * @param message What went wrong, in a sentence.
    * @param options The cause and the failing SQL.
    * @param code The kind of failure.
@@ -59,7 +60,11 @@ export class KvError extends Error {
 
 /** The store was closed; no call can be made on it any more. */
 export class KvClosedError extends KvError {
-  /** @param message What was attempted. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What was attempted.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message = "The store is closed", options: KvErrorOptions = {}) {
     super(message, options, "KV_CLOSED");
   }
@@ -67,7 +72,11 @@ export class KvClosedError extends KvError {
 
 /** SQLite stayed busy or locked for longer than `busyTimeout`. */
 export class KvBusyError extends KvError {
-  /** @param message What was attempted. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What was attempted.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_BUSY");
   }
@@ -75,7 +84,11 @@ export class KvBusyError extends KvError {
 
 /** A write was attempted on a store opened read-only or on a read-only file. */
 export class KvReadOnlyError extends KvError {
-  /** @param message What was attempted. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What was attempted.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_READ_ONLY");
   }
@@ -83,7 +96,11 @@ export class KvReadOnlyError extends KvError {
 
 /** The database file is damaged or is not a SQLite database. */
 export class KvCorruptError extends KvError {
-  /** @param message What was found. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What was found.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_CORRUPT");
   }
@@ -91,7 +108,11 @@ export class KvCorruptError extends KvError {
 
 /** The file's schema is one this version of kvsqlite does not know. */
 export class KvSchemaError extends KvError {
-  /** @param message What was found. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What was found.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_SCHEMA");
   }
@@ -99,7 +120,11 @@ export class KvSchemaError extends KvError {
 
 /** A value could not be encoded or a stored value could not be decoded. */
 export class KvCodecError extends KvError {
-  /** @param message What could not be encoded. @param options The cause. */
+  /**
+   * Creates the error.
+   * @param message What could not be encoded.
+   * @param options The cause and the failing SQL.
+   */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_CODEC");
   }

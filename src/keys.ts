@@ -66,6 +66,9 @@ export function checkKey(key: unknown, what: string): asserts key is string {
   if (!key.isWellFormed()) {
     throw new RangeError(`Cannot ${what}: key must be well-formed Unicode, received a lone surrogate`);
   }
+  if (key.includes("\0")) {
+    throw new RangeError(`Cannot ${what}: key must not contain NUL characters`);
+  }
 }
 
 /** A short description of a value for error messages. */
@@ -73,7 +76,9 @@ export function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return `an object (${value.constructor?.name ?? "null prototype"})`;
-  if (typeof value === "string") return `a string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+  if (typeof value === "string") {
+    return `a string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+  }
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
     return `${typeof value} ${String(value)}`;
   }
@@ -106,6 +111,9 @@ function checkString(value: unknown, field: string, what: string): asserts value
   if (typeof value !== "string") {
     throw new TypeError(`Cannot ${what}: query.${field} must be a string, received ${typeName(value)}`);
   }
+  if (value.includes("\0")) {
+    throw new RangeError(`Cannot ${what}: query.${field} must not contain NUL characters`);
+  }
 }
 
 const QUERY_FORMS = ["prefix", "start", "end", "like", "escape", "glob"];
@@ -123,10 +131,16 @@ export function compileQuery(query: unknown, what: string): KeyCondition {
       throw new TypeError(`Cannot ${what}: unknown query field ${JSON.stringify(field)}`);
     }
   }
-  const forms = ["prefix" in q && q.prefix !== undefined, q.like !== undefined, q.glob !== undefined,
-    q.start !== undefined || q.end !== undefined];
+  const forms = [
+    "prefix" in q && q.prefix !== undefined,
+    q.like !== undefined,
+    q.glob !== undefined,
+    q.start !== undefined || q.end !== undefined,
+  ];
   if (forms.filter(Boolean).length > 1) {
-    throw new TypeError(`Cannot ${what}: a query takes one of prefix, start/end, like or glob, received ${fields.join(", ")}`);
+    throw new TypeError(
+      `Cannot ${what}: a query takes one of prefix, start/end, like or glob, received ${fields.join(", ")}`,
+    );
   }
   if (q.escape !== undefined && q.like === undefined) {
     throw new TypeError(`Cannot ${what}: query.escape goes with query.like`);

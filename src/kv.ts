@@ -8,7 +8,7 @@ import { decodeValue, encodeValue, Kind } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";
 import { KvClosedError, KvCorruptError, KvError } from "./errors.ts";
-import { atToTime, type ExpiryOptions, expiryOf, isLive, ttlToTime } from "./expiry.ts";
+import { atToTime, expiryOf, type ExpiryOptions, isLive, ttlToTime } from "./expiry.ts";
 import {
   checkKey,
   checkListOptions,
@@ -21,7 +21,7 @@ import {
   typeName,
 } from "./keys.ts";
 import { Guard, Table } from "./table.ts";
-import { readStats, type KvStats } from "./stats.ts";
+import { type KvStats, readStats } from "./stats.ts";
 
 /** Options of {@link Kv.set}. */
 export interface SetOptions extends ExpiryOptions {
@@ -37,7 +37,9 @@ export interface SetOptions extends ExpiryOptions {
 
 /** One stored entry, as {@link Kv.getEntry} and {@link Kv.list} return it. */
 export interface KvEntry<T = unknown> {
+  /** The key. */
   key: string;
+  /** The decoded value. */
   value: T;
   /** Absolute expiry in ms since the epoch, or `null` when the key never expires. */
   expiresAt: number | null;
@@ -79,7 +81,9 @@ function checkObject(options: unknown, what: string): void {
 
 function entriesOf(entries: unknown, what: string): Iterable<unknown> {
   if (entries === null || typeof entries !== "object") {
-    throw new TypeError(`Cannot ${what}: entries must be an iterable of [key, value] or an object, received ${typeName(entries)}`);
+    throw new TypeError(
+      `Cannot ${what}: entries must be an iterable of [key, value] or an object, received ${typeName(entries)}`,
+    );
   }
   if (Symbol.iterator in entries) return entries as Iterable<unknown>;
   return Object.entries(entries);
@@ -147,6 +151,13 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * ```
    */
   get<T = unknown>(key: string): T | undefined;
+  /**
+   * The value of a live key, or `fallback` when it is missing or expired.
+   *
+   * @param key The key.
+   * @param fallback Returned when the key is missing or expired.
+   * @returns The value or the fallback.
+   */
   get<T = unknown>(key: string, fallback: T): T;
   get<T>(key: string, fallback?: T): T | undefined {
     const conn = this.#check("get key");
@@ -321,7 +332,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       if (options.ifVersion === null) {
         guard = Guard.absent;
       } else if (typeof options.ifVersion !== "number" || !Number.isSafeInteger(options.ifVersion)) {
-        throw new TypeError(`Cannot ${what}: ifVersion must be a version number or null, received ${typeName(options.ifVersion)}`);
+        throw new TypeError(
+          `Cannot ${what}: ifVersion must be a version number or null, received ${typeName(options.ifVersion)}`,
+        );
       } else {
         guard = Guard.version;
         version = options.ifVersion;
@@ -351,7 +364,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const rows: [string, SqlValue, number][] = [];
     for (const entry of entriesOf(entries, "set many keys")) {
       if (!Array.isArray(entry) || entry.length !== 2) {
-        throw new TypeError(`Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`);
+        throw new TypeError(
+          `Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`,
+        );
       }
       checkKey(entry[0], "set many keys");
       const [v, kind] = encodeValue(entry[1], conn.codec);
@@ -492,7 +507,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
           }
           next = current + BigInt(by);
         } else {
-          throw new TypeError(`Cannot increment key: the stored value is not a number or bigint, it is ${typeName(current)}`);
+          throw new TypeError(
+            `Cannot increment key: the stored value is not a number or bigint, it is ${typeName(current)}`,
+          );
         }
         const [v, kind] = encodeValue(next, conn.codec);
         this.#table.write(Guard.present, true).run(key, v, kind, null, conn.nextVersion(now), now, null);
@@ -821,7 +838,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         conn.exec(`DROP TABLE IF EXISTS ${quoteName(t)}`);
       }
     });
-    this.#children.get(name)?.#forgetTables();
+    const child = this.#children.get(name);
+    if (child !== undefined) child.#forgetTables();
     return true;
   }
 
@@ -846,7 +864,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   checkpoint(mode: CheckpointMode = "passive"): CheckpointResult {
     const conn = this.#check("checkpoint");
     if (!CHECKPOINT_MODES.includes(mode)) {
-      throw new RangeError(`Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`);
+      throw new RangeError(
+        `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
+      );
     }
     const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get()!;
     return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
@@ -886,8 +906,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   backup(path: string): void {
     const conn = this.#check("back up");
-    if (typeof path !== "string") throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
-    if (path === "" || path === ":memory:") throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
+    if (typeof path !== "string") {
+      throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
+    }
+    if (path === "" || path === ":memory:") {
+      throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
+    }
     conn.prepare("VACUUM INTO ?").run(path);
   }
 

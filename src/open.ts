@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { taggedJson } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import type { Driver } from "./driver.ts";
-import { KvError, wrapDriverError } from "./errors.ts";
+import { KvBusyError, KvError, wrapDriverError } from "./errors.ts";
 import { typeName } from "./keys.ts";
 import { Kv } from "./kv.ts";
 import { type KvOptions, resolveOptions } from "./options.ts";
@@ -91,7 +91,7 @@ function build(driver: Driver, path: string, options: KvOptions): Kv {
   });
   try {
     conn.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
-    if (!o.readOnly && !isMemory(path)) conn.exec(`PRAGMA journal_mode = ${o.journalMode.toUpperCase()}`);
+    if (!o.readOnly && !isMemory(path)) setJournalMode(conn, o.journalMode, o.busyTimeout);
     conn.exec(`PRAGMA synchronous = ${o.synchronous.toUpperCase()}`);
     if (o.cacheSize !== undefined) conn.exec(`PRAGMA cache_size = ${o.cacheSize}`);
     if (o.mmapSize !== undefined) conn.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
@@ -109,6 +109,27 @@ function build(driver: Driver, path: string, options: KvOptions): Kv {
   const kv = new Kv(conn, o.table);
   if (o.sweepInterval > 0) startSweeper(conn, kv, o.sweepInterval);
   return kv;
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+// SQLite answers a journal mode change that meets another connection's lock
+// with SQLITE_BUSY at once, without its busy handler; so the wait is here.
+function setJournalMode(conn: Connection, mode: string, busyTimeout: number): void {
+  const current = conn.prepare("PRAGMA journal_mode").get();
+  if (current?.[0] === mode) return;
+  const deadline = Date.now() + busyTimeout;
+  for (;;) {
+    try {
+      conn.exec(`PRAGMA journal_mode = ${mode.toUpperCase()}`);
+      return;
+    } catch (error) {
+      if (!(error instanceof KvBusyError) || Date.now() >= deadline) throw error;
+      sleep(5);
+    }
+  }
 }
 
 function startSweeper(conn: Connection, kv: Kv, interval: number): void {

@@ -65,7 +65,9 @@ const KNOWN = [
 function checkChoice<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!choices.includes(value as T)) {
-    throw new RangeError(`Cannot open store: ${field} must be one of ${choices.join(", ")}, received ${typeName(value)}`);
+    throw new RangeError(
+      `Cannot open store: ${field} must be one of ${choices.join(", ")}, received ${typeName(value)}`,
+    );
   }
   return value as T;
 }
@@ -113,7 +115,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   return {
     table,
     codec: o.codec as Codec | undefined,
-    now: (o.now as () => number | undefined) ?? Date.now,
+    now: (o.now as (() => number) | undefined) ?? Date.now,
     readOnly: checkBoolean(o.readOnly, "readOnly"),
     busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? 5000,
     journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal"),

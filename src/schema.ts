@@ -102,7 +102,9 @@ export function migrate(driver: Driver, table: string, readOnly: boolean): void 
   if (seen === SCHEMA_VERSION) return;
   if (readOnly) {
     throw new KvReadOnlyError(
-      `Cannot open table ${JSON.stringify(table)} read-only: its schema is at version ${seen} and needs migrating to ${SCHEMA_VERSION}`,
+      `Cannot open table ${
+        JSON.stringify(table)
+      } read-only: its schema is at version ${seen} and needs migrating to ${SCHEMA_VERSION}`,
     );
   }
   driver.exec("BEGIN IMMEDIATE");
@@ -112,10 +114,14 @@ export function migrate(driver: Driver, table: string, readOnly: boolean): void 
     for (let v = current; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(driver, table);
     if (current !== SCHEMA_VERSION) {
       driver.exec(
-        `CREATE TABLE IF NOT EXISTS ${quoteName(META_TABLE)} (name TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS ${
+          quoteName(META_TABLE)
+        } (name TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)`,
       );
       const st = driver.prepare(
-        `INSERT INTO ${quoteName(META_TABLE)} (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version`,
+        `INSERT INTO ${
+          quoteName(META_TABLE)
+        } (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version`,
       );
       try {
         st.run(table, SCHEMA_VERSION);
@@ -133,7 +139,9 @@ export function migrate(driver: Driver, table: string, readOnly: boolean): void 
 function checkNotNewer(version: number, table: string): void {
   if (version > SCHEMA_VERSION) {
     throw new KvSchemaError(
-      `Cannot open table ${JSON.stringify(table)}: its schema version ${version} is newer than this library's ${SCHEMA_VERSION}; upgrade kvsqlite`,
+      `Cannot open table ${
+        JSON.stringify(table)
+      }: its schema version ${version} is newer than this library's ${SCHEMA_VERSION}; upgrade kvsqlite`,
     );
   }
 }

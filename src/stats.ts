@@ -7,6 +7,8 @@
 import { statSync } from "node:fs";
 import type { Connection, Counters } from "./connection.ts";
 
+export type { Counters } from "./connection.ts";
+
 /** What {@link Kv.stats} reports. */
 export interface KvStats extends Counters {
   /** Live keys in this key space. */

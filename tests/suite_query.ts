@@ -113,7 +113,10 @@ export function queryTests(test: TestFn, t: Target): void {
       const seen: string[] = [];
       let after: string | undefined;
       for (;;) {
-        const page = kv.keys({ prefix: "k" }, after === undefined ? { limit: 10, reverse } : { limit: 10, reverse, after });
+        const page = kv.keys(
+          { prefix: "k" },
+          after === undefined ? { limit: 10, reverse } : { limit: 10, reverse, after },
+        );
         seen.push(...page);
         if (page.length < 10) break;
         after = page[page.length - 1];

@@ -32,6 +32,8 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.throws(() => kv.set("é".repeat(1025), 1), /2050 bytes/); // 2050 UTF-8 bytes
     assert.throws(() => kv.set("a".repeat(2049), 1), RangeError);
     assert.throws(() => kv.set("x\uD800y", 1), RangeError);
+    assert.throws(() => kv.set("x\0y", 1), /NUL/);
+    assert.throws(() => kv.keys({ prefix: "x\0" }), RangeError);
     assert.equal(kv.count(), 0);
     assert.equal(kv.set("a".repeat(2048), 1), true);
     assert.equal(kv.set("é".repeat(1024), 2), true);
@@ -40,9 +42,9 @@ export function valueTests(test: TestFn, t: Target): void {
 
   test("keys list in UTF-8 byte order, not UTF-16 order", () => {
     using kv = t.openKv();
-    const keys = ["b", "a", "B", "é", "\u{1F600}", "\uFFFF", "a\u0000", "ab"];
+    const keys = ["b", "a", "B", "é", "\u{1F600}", "\uFFFF", "a\u0001", "ab"];
     for (const k of keys) kv.set(k, k);
-    assert.deepEqual(kv.keys(), ["B", "a", "a\u0000", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
+    assert.deepEqual(kv.keys(), ["B", "a", "a\u0001", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
   });
 
   test("every listed value type round-trips exactly", () => {
@@ -50,6 +52,7 @@ export function valueTests(test: TestFn, t: Target): void {
     const values: [string, unknown][] = [
       ["string", "héllo \u{1F600}"],
       ["empty string", ""],
+      ["string with NUL", "a\0b\0"],
       ["integer", 42],
       ["negative", -7],
       ["float", 3.25],
@@ -122,7 +125,11 @@ export function valueTests(test: TestFn, t: Target): void {
       kv.set("o", { a: 1 });
     }
     const rows = rawAll(t.raw, path, `SELECT k, typeof(v), kind FROM kv ORDER BY k`);
-    assert.deepEqual(rows, [["b", "blob", 0], ["i", "integer", 0], ["o", "text", 1], ["r", "real", 0], ["s", "text", 0]]);
+    assert.deepEqual(rows, [["b", "blob", 0], ["i", "integer", 0], ["o", "text", 1], ["r", "real", 0], [
+      "s",
+      "text",
+      0,
+    ]]);
     assert.deepEqual(rawAll(t.raw, path, `SELECT v FROM kv WHERE k = 'o'`), [['{"a":1}']]);
   });
 

@@ -5,7 +5,8 @@ import * as bunAdapter from "../adapters/bun_sqlite.ts";
 import type { KvOptions } from "../src/options.ts";
 
 type Loader = (id: string) => unknown;
-const load: Loader = (id) => (globalThis as unknown as { process: { getBuiltinModule: Loader } }).process.getBuiltinModule(id);
+const load: Loader = (id) =>
+  (globalThis as unknown as { process: { getBuiltinModule: Loader } }).process.getBuiltinModule(id);
 
 export function nodeTarget(runtime: Target["runtime"]): Target {
   const { DatabaseSync } = load("node:sqlite") as {

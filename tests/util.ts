@@ -22,7 +22,9 @@ export function cleanup(): void {
 }
 
 /** A clock the tests move by hand. */
-export function manualClock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void; set(t: number): void } {
+export function manualClock(
+  start = 1_700_000_000_000,
+): { now: () => number; advance(ms: number): void; set(t: number): void } {
   let t = start;
   return { now: () => t, advance: (ms) => void (t += ms), set: (v) => void (t = v) };
 }

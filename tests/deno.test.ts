@@ -1,0 +1,69 @@
+// Deno entry: node:sqlite, and @db/sqlite when it can be resolved and loaded
+// (it comes from JSR and needs --allow-ffi); otherwise its tests are skipped
+// with the reason printed.
+import { defineSuite, type TestFn } from "./suite.ts";
+import { processTests } from "./suite_process.ts";
+import { nodeTarget } from "./targets.ts";
+import { cleanup } from "./util.ts";
+import { openKv } from "../mod.ts";
+import { builtinTests } from "./suite_builtin.ts";
+import type { Target } from "./harness.ts";
+
+declare const Deno: {
+  test(
+    options: {
+      name: string;
+      fn: () => void | Promise<void>;
+      sanitizeOps: boolean;
+      sanitizeResources: boolean;
+      ignore?: boolean;
+    },
+  ): void;
+};
+
+const test: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+const node = nodeTarget("deno");
+defineSuite(test, node);
+builtinTests(test, openKv, "node:sqlite");
+processTests(test, node.raw);
+
+let dbTarget: Target | undefined;
+let reason = "";
+try {
+  const adapter = await import("../adapters/db_sqlite.ts");
+  const { Database } = await import("@db/sqlite");
+  const open = (path: string) => new Database(path, { int64: true });
+  open(":memory:").close();
+  dbTarget = {
+    name: "@db/sqlite on deno",
+    runtime: "deno",
+    openKv: adapter.openKv,
+    fromDatabase(path, options) {
+      const db = open(path);
+      return {
+        kv: adapter.fromDatabase(db, options),
+        userHandleWorks: () => db.open,
+        closeUser: () => db.close(),
+      };
+    },
+    raw: (path) => adapter.dbSqliteDriver(open(path)),
+  };
+} catch (error) {
+  reason = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+}
+
+if (dbTarget) {
+  defineSuite(test, dbTarget);
+} else {
+  console.log(`@db/sqlite tests skipped: @db/sqlite could not be loaded (${reason})`);
+  Deno.test({
+    name: "@db/sqlite on deno: whole suite",
+    fn: () => {},
+    sanitizeOps: false,
+    sanitizeResources: false,
+    ignore: true,
+  });
+}
+
+globalThis.addEventListener("unload", cleanup);
