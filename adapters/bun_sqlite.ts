@@ -40,27 +40,15 @@ export interface BunDatabaseLike {
   close(throwOnError?: boolean): void;
 }
 
-function normalize(row: unknown[]): SqlRow {
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i];
-    if (v instanceof Uint8Array && v.constructor !== Uint8Array) {
-      row[i] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    }
-  }
-  return row as SqlRow;
-}
-
 function statement(db: BunDatabaseLike, sql: string): Statement {
   // Safe integers are left off: they cost every read, and kvsqlite never
   // writes an integer past 2^53 (FORMAT.md), so none comes back rounded.
   const st = db.prepare(sql);
   return {
     run: (...params) => st.run(...params).changes,
-    get(...params) {
-      const row = st.values(...params)[0];
-      return row === undefined ? undefined : normalize(row);
-    },
-    all: (...params) => st.values(...params).map(normalize),
+    // bun:sqlite returns blobs as plain Uint8Array and rows as arrays here.
+    get: (...params) => st.values(...params)[0] as SqlRow | undefined,
+    all: (...params) => st.values(...params) as SqlRow[],
     finalize: () => st.finalize(),
   };
 }

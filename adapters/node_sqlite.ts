@@ -55,16 +55,6 @@ function safeRow(row: unknown): SqlRow {
   );
 }
 
-// node:sqlite binds every number as REAL; integers go as bigints so that they
-// are stored as INTEGER, as the other drivers store them.
-function bindable(params: SqlValue[]): SqlValue[] {
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    if (typeof v === "number" && Number.isSafeInteger(v)) params[i] = BigInt(v);
-  }
-  return params;
-}
-
 function statement(db: DatabaseSyncLike, sql: string): Statement {
   const st = db.prepare(sql);
   st.setReturnArrays(true);
@@ -80,9 +70,8 @@ function statement(db: DatabaseSyncLike, sql: string): Statement {
     return wide;
   };
   return {
-    run: (...params) => Number(st.run(...bindable(params)).changes),
+    run: (...params) => Number(st.run(...params).changes),
     get(...params) {
-      bindable(params);
       try {
         return st.get(...params) as SqlRow | undefined;
       } catch (error) {
@@ -92,7 +81,6 @@ function statement(db: DatabaseSyncLike, sql: string): Statement {
       }
     },
     all(...params) {
-      bindable(params);
       try {
         return st.all(...params) as SqlRow[];
       } catch (error) {

@@ -244,7 +244,11 @@ export function encodeValue(value: unknown, codec: Codec): [SqlValue, number] {
     case "number":
       // Safe integers and finite fractions are exact in every driver; -0, NaN,
       // infinities and integers past 2^53 are not, so they go as text.
-      if (Number.isSafeInteger(value) ? !Object.is(value, -0) : Number.isFinite(value) && !Number.isInteger(value)) {
+      // Integers go as bigint: some drivers bind every number as REAL, and
+      // the value column has no affinity to turn 7.0 back into 7.
+      if (Number.isSafeInteger(value)) {
+        if (!Object.is(value, -0)) return [BigInt(value), Kind.native];
+      } else if (Number.isFinite(value) && !Number.isInteger(value)) {
         return [value, Kind.native];
       }
       return [special(value), Kind.number];

@@ -31,8 +31,11 @@ export interface Statement {
 /**
  * A synchronous SQLite connection, as the core sees it.
  *
- * Integers must come back as `number` when they are safe integers and as
- * `bigint` otherwise; blobs as `Uint8Array`; `NULL` as `null`.
+ * Parameters: a `bigint` binds as INTEGER; a `number` may bind as REAL or
+ * INTEGER (the core sends numbers only where the column's affinity or the
+ * comparison makes the difference invisible). Results: integers must come back
+ * as `number` when they are safe integers and as `bigint` otherwise; blobs as
+ * `Uint8Array`; `NULL` as `null`.
  *
  * @example Plugging in a driver of your own
  * ```ts ignore

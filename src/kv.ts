@@ -656,9 +656,13 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   /** `[key, value]` pairs of the live keys matching a query, in key order. */
   entries<T = unknown>(query?: KeyQuery, options?: ListOptions): [string, T][] {
     const codec = this.#conn.codec;
-    return this.#rows(query, options, "k, v, kind", "list entries").map((
-      row,
-    ) => [row[0] as string, decodeValue(row[1], row[2], codec) as T]);
+    const rows = this.#rows(query, options, "k, v, kind", "list entries");
+    const out: [string, T][] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      out[i] = [row[0] as string, (row[2] === Kind.native ? row[1] : decodeValue(row[1], row[2], codec)) as T];
+    }
+    return out;
   }
 
   /**
