@@ -133,6 +133,23 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
 
   // ---- reads ---------------------------------------------------------------
 
+  /** Counts one look-up of a row whose third column is its expiry; true when the row is live. */
+  static #found(conn: Connection, row: SqlRow | undefined): row is SqlRow {
+    const counters = conn.counters;
+    counters.gets++;
+    if (row === undefined) {
+      counters.misses++;
+      return false;
+    }
+    if (row[2] !== null && !isLive(row[2], conn.now())) {
+      counters.misses++;
+      counters.expiredReads++;
+      return false;
+    }
+    counters.hits++;
+    return true;
+  }
+
   /**
    * The value of a live key.
    *
@@ -163,18 +180,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#check("get key");
     checkKey(key, "get key");
     const row = this.#table.read.get(key);
-    const counters = conn.counters;
-    counters.gets++;
-    if (row === undefined) {
-      counters.misses++;
-      return fallback;
-    }
-    if (row[2] !== null && !isLive(row[2], conn.now())) {
-      counters.misses++;
-      counters.expiredReads++;
-      return fallback;
-    }
-    counters.hits++;
+    if (!Kv.#found(conn, row)) return fallback;
     return (row[1] === Kind.native ? row[0] : decodeValue(row[0], row[1], conn.codec)) as T;
   }
 
@@ -197,13 +203,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#check("get entry");
     checkKey(key, "get entry");
     const row = this.#table.readEntry.get(key);
-    conn.counters.gets++;
-    if (row === undefined || !isLive(row[2], conn.now())) {
-      conn.counters.misses++;
-      if (row !== undefined) conn.counters.expiredReads++;
-      return undefined;
-    }
-    conn.counters.hits++;
+    if (!Kv.#found(conn, row)) return undefined;
     return {
       key,
       value: decodeValue(row[0], row[1], conn.codec) as T,
@@ -446,13 +446,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("take key");
     checkKey(key, "take key");
     const row = this.#table.take.all(key)[0];
-    conn.counters.gets++;
-    if (row === undefined || !isLive(row[2], conn.now())) {
-      conn.counters.misses++;
-      if (row !== undefined) conn.counters.expiredReads++;
-      return undefined;
-    }
-    conn.counters.hits++;
+    if (!Kv.#found(conn, row)) return undefined;
     conn.counters.deletes++;
     return decodeValue(row[0], row[1], conn.codec) as T;
   }
