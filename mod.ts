@@ -7,10 +7,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openKv } from "@kvsqlite/kvsqlite";
  * using kv = openKv(":memory:");
  * kv.set("session:42", { user: "ada" }, { ttl: 30 * 60_000 });
- * console.assert(kv.keys({ prefix: "session:" })[0] === "session:42");
+ * assert(kv.keys({ prefix: "session:" })[0] === "session:42");
  * ```
  *
  * @module
@@ -48,10 +49,11 @@ export {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openKv } from "@kvsqlite/kvsqlite";
  * using kv = openKv(":memory:", { table: "cache" });
  * kv.set("answer", 42, { ttl: 60_000 });
- * console.assert(kv.get("answer") === 42);
+ * assert(kv.get("answer") === 42);
  * ```
  */
 export function openKv(path?: string, options?: KvOptions): Kv {

@@ -28,13 +28,14 @@ export interface KvErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KvError, openKv } from "@kvsqlite/kvsqlite";
  * const kv = openKv();
  * kv.close();
  * try {
  *   kv.get("a");
  * } catch (error) {
- *   console.assert(error instanceof KvError && error.code === "KV_CLOSED");
+ *   assert(error instanceof KvError && error.code === "KV_CLOSED");
  * }
  * ```
  */

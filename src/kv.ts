@@ -95,10 +95,11 @@ function entriesOf(entries: unknown, what: string): Iterable<unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openKv } from "@kvsqlite/kvsqlite";
  * using kv = openKv();
  * kv.set("session:42", { user: "ada" }, { ttl: 30 * 60_000 });
- * console.assert(kv.get<{ user: string }>("session:42")?.user === "ada");
+ * assert(kv.get<{ user: string }>("session:42")?.user === "ada");
  * ```
  */
 export class Kv implements Disposable, Iterable<[string, unknown]> {
@@ -161,10 +162,11 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.set("n", 1);
-   * console.assert(kv.get("n") === 1 && kv.get("missing", 0) === 0);
+   * assert(kv.get("n") === 1 && kv.get("missing", 0) === 0);
    * ```
    */
   get<T = unknown>(key: string): T | undefined;
@@ -192,11 +194,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.set("a", 1);
    * const entry = kv.getEntry("a")!;
-   * console.assert(kv.set("a", 2, { ifVersion: entry.version }));
+   * assert(kv.set("a", 2, { ifVersion: entry.version }));
    * ```
    */
   getEntry<T = unknown>(key: string): KvEntry<T> | undefined {
@@ -220,10 +223,11 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.setMany({ a: 1, b: 2 });
-   * console.assert(kv.getMany(["a", "x", "b"]).join() === "1,,2");
+   * assert(kv.getMany(["a", "x", "b"]).join() === "1,,2");
    * ```
    */
   getMany<T = unknown>(keys: readonly string[]): (T | undefined)[] {
@@ -277,10 +281,11 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.set("lock", "me", { ttl: 10_000, ifAbsent: true });
-   * console.assert(kv.set("lock", "you", { ifAbsent: true }) === false);
+   * assert(kv.set("lock", "you", { ifAbsent: true }) === false);
    * ```
    */
   set(key: string, value: unknown, options?: SetOptions): boolean {
@@ -352,9 +357,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
-   * console.assert(kv.setMany([["a", 1], ["b", 2]], { ttl: 60_000 }) === 2);
+   * assert(kv.setMany([["a", 1], ["b", 2]], { ttl: 60_000 }) === 2);
    * ```
    */
   setMany(entries: Iterable<readonly [string, unknown]> | Record<string, unknown>, options?: SetOptions): number {
@@ -407,10 +413,11 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.setMany({ "s:1": 1, "s:2": 2, t: 3 });
-   * console.assert(kv.deleteMany({ prefix: "s:" }) === 2);
+   * assert(kv.deleteMany({ prefix: "s:" }) === 2);
    * ```
    */
   deleteMany(keysOrQuery: readonly string[] | KeyQuery): number {
@@ -463,10 +470,11 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.incr("hits", 1, { ttl: 60_000 });
-   * console.assert(kv.incr("hits") === 2);
+   * assert(kv.incr("hits") === 2);
    * ```
    */
   incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): number | bigint {
@@ -630,11 +638,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.setMany({ "user:1": "a", "user:2": "b", "x": 0 });
-   * console.assert(kv.keys({ prefix: "user:" }).join() === "user:1,user:2");
-   * console.assert(kv.keys({ glob: "user:*" }, { reverse: true, limit: 1 })[0] === "user:2");
+   * assert(kv.keys({ prefix: "user:" }).join() === "user:1,user:2");
+   * assert(kv.keys({ glob: "user:*" }, { reverse: true, limit: 1 })[0] === "user:2");
    * ```
    */
   keys(query?: KeyQuery, options?: ListOptions): string[] {
@@ -784,11 +793,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * const users = kv.namespace("users");
    * users.set("42", "ada");
-   * console.assert(!kv.has("42") && kv.namespaces()[0] === "users");
+   * assert(!kv.has("42") && kv.namespaces()[0] === "users");
    * ```
    */
   namespace(name: string): Kv {

@@ -45,6 +45,7 @@ try {
         kv: adapter.fromDatabase(db, options),
         userHandleWorks: () => db.open,
         closeUser: () => db.close(),
+        pragma: (name: string) => db.prepare(`PRAGMA ${name}`).value()![0],
       };
     },
     raw: (path) => adapter.dbSqliteDriver(open(path)),

@@ -15,7 +15,10 @@ export interface Target {
   runtime: "node" | "bun" | "deno";
   openKv(path?: string, options?: KvOptions): Kv;
   /** Opens the driver's own handle and wraps it with fromDatabase(). */
-  fromDatabase(path: string, options?: KvOptions): { kv: Kv; userHandleWorks(): boolean; closeUser(): void };
+  fromDatabase(
+    path: string,
+    options?: KvOptions,
+  ): { kv: Kv; userHandleWorks(): boolean; closeUser(): void; pragma(name: string): unknown };
   /** A raw driver connection, for looking at the file behind the store's back. */
   raw(path: string): Driver;
 }

@@ -370,6 +370,28 @@ export function adminTests(test: TestFn, t: Target): void {
     assert.equal(m.stats().walBytes, null);
   });
 
+  test("a store opens with WAL, synchronous NORMAL and a 5000 ms busy timeout unless told otherwise", () => {
+    const path = tempFile();
+    const a = t.fromDatabase(path);
+    assert.equal(a.pragma("journal_mode"), "wal");
+    assert.equal(a.pragma("synchronous"), 1);
+    assert.equal(a.pragma("busy_timeout"), 5000);
+    a.kv.close();
+    a.closeUser();
+    const b = t.fromDatabase(tempFile(), {
+      journalMode: "delete",
+      synchronous: "full",
+      busyTimeout: 250,
+      cacheSize: -4096,
+    });
+    assert.equal(b.pragma("journal_mode"), "delete");
+    assert.equal(b.pragma("synchronous"), 2);
+    assert.equal(b.pragma("busy_timeout"), 250);
+    assert.equal(b.pragma("cache_size"), -4096);
+    b.kv.close();
+    b.closeUser();
+  });
+
   test("fromDatabase leaves the user's handle open unless closeDatabase is true", () => {
     const path = tempFile();
     const a = t.fromDatabase(path);

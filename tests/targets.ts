@@ -29,6 +29,7 @@ export function nodeTarget(runtime: Target["runtime"]): Target {
           }
         },
         closeUser: () => db.close(),
+        pragma: (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get() as object)[0],
       };
     },
     raw: (path) => nodeAdapter.nodeSqliteDriver(new DatabaseSync(path)),
@@ -56,6 +57,7 @@ export function bunTarget(): Target {
           }
         },
         closeUser: () => db.close(),
+        pragma: (name: string) => db.prepare(`PRAGMA ${name}`).values()[0]![0],
       };
     },
     raw: (path) => bunAdapter.bunSqliteDriver(new Database(path)),
