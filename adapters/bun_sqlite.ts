@@ -45,10 +45,10 @@ function statement(db: BunDatabaseLike, sql: string): Statement {
   // writes an integer past 2^53 (FORMAT.md), so none comes back rounded.
   const st = db.prepare(sql);
   return {
-    run: (...params) => st.run(...params).changes,
+    run: (params) => st.run(...params).changes,
     // bun:sqlite returns blobs as plain Uint8Array and rows as arrays here.
-    get: (...params) => st.values(...params)[0] as SqlRow | undefined,
-    all: (...params) => st.values(...params) as SqlRow[],
+    get: (params) => st.values(...params)[0] as SqlRow | undefined,
+    all: (params) => st.values(...params) as SqlRow[],
     finalize: () => st.finalize(),
   };
 }

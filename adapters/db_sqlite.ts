@@ -50,9 +50,9 @@ export interface DbDatabaseLike {
 function statement(sql: string, db: DbDatabaseLike): Statement {
   const st = db.prepare(sql);
   return {
-    run: (...params) => st.run(...params),
-    get: (...params) => st.value(...params) as SqlRow | undefined,
-    all: (...params) => st.values(...params) as SqlRow[],
+    run: (params) => st.run(...params),
+    get: (params) => st.value(...params) as SqlRow | undefined,
+    all: (params) => st.values(...params) as SqlRow[],
     finalize: () => st.finalize(),
   };
 }

@@ -70,8 +70,8 @@ function statement(db: DatabaseSyncLike, sql: string): Statement {
     return wide;
   };
   return {
-    run: (...params) => Number(st.run(...params).changes),
-    get(...params) {
+    run: (params) => Number(st.run(...params).changes),
+    get(params) {
       try {
         return st.get(...params) as SqlRow | undefined;
       } catch (error) {
@@ -80,7 +80,7 @@ function statement(db: DatabaseSyncLike, sql: string): Statement {
         return row === undefined ? undefined : safeRow(row);
       }
     },
-    all(...params) {
+    all(params) {
       try {
         return st.all(...params) as SqlRow[];
       } catch (error) {

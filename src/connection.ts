@@ -25,25 +25,25 @@ export class Prepared {
     }
   }
 
-  run(...params: SqlValue[]): number {
+  run(params: readonly SqlValue[]): number {
     try {
-      return this.#st.run(...params);
+      return this.#st.run(params);
     } catch (error) {
       throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
     }
   }
 
-  get(...params: SqlValue[]): SqlRow | undefined {
+  get(params: readonly SqlValue[]): SqlRow | undefined {
     try {
-      return this.#st.get(...params);
+      return this.#st.get(params);
     } catch (error) {
       throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
     }
   }
 
-  all(...params: SqlValue[]): SqlRow[] {
+  all(params: readonly SqlValue[]): SqlRow[] {
     try {
-      return this.#st.all(...params);
+      return this.#st.all(params);
     } catch (error) {
       throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
     }

@@ -18,12 +18,12 @@ export type SqlRow = SqlValue[];
  * inspects SQL text to guess.
  */
 export interface Statement {
-  /** Runs the statement and returns how many rows it changed. */
-  run(...params: SqlValue[]): number;
+  /** Runs the statement with positional parameters and returns how many rows it changed. */
+  run(params: readonly SqlValue[]): number;
   /** Returns the first row as an array, or `undefined` when there is none. */
-  get(...params: SqlValue[]): SqlRow | undefined;
+  get(params: readonly SqlValue[]): SqlRow | undefined;
   /** Returns every row as an array of arrays. */
-  all(...params: SqlValue[]): SqlRow[];
+  all(params: readonly SqlValue[]): SqlRow[];
   /** Releases the statement. Called once, before the database closes. */
   finalize(): void;
 }

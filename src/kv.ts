@@ -181,7 +181,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   get<T>(key: string, fallback?: T): T | undefined {
     const conn = this.#check("get key");
     checkKey(key, "get key");
-    const row = this.#table.read.get(key);
+    const row = this.#table.read.get([key]);
     if (!Kv.#found(conn, row)) return fallback;
     return (row[1] === Kind.native ? row[0] : decodeValue(row[0], row[1], conn.codec)) as T;
   }
@@ -205,7 +205,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   getEntry<T = unknown>(key: string): KvEntry<T> | undefined {
     const conn = this.#check("get entry");
     checkKey(key, "get entry");
-    const row = this.#table.readEntry.get(key);
+    const row = this.#table.readEntry.get([key]);
     if (!Kv.#found(conn, row)) return undefined;
     return {
       key,
@@ -238,7 +238,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     for (const key of keys) checkKey(key, "get many keys");
     if (keys.length === 0) return [];
     const found = new Map<string, SqlRow>();
-    for (const row of this.#table.readMany.all(JSON.stringify(keys), conn.now())) {
+    for (const row of this.#table.readMany.all([JSON.stringify(keys), conn.now()])) {
       found.set(row[0] as string, row);
     }
     conn.counters.gets += keys.length;
@@ -262,7 +262,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   has(key: string): boolean {
     const conn = this.#check("check key");
     checkKey(key, "check key");
-    const row = this.#table.readExpiry.get(key);
+    const row = this.#table.readExpiry.get([key]);
     return row !== undefined && isLive(row[0], conn.now());
   }
 
@@ -295,10 +295,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const [v, kind] = encodeValue(value, conn.codec);
     if (options === undefined) {
       conn.counters.sets++;
-      return this.#table.write(Guard.none, false).run(key, v, kind, null, conn.nextVersion(now), now, null) > 0;
+      return this.#table.write(Guard.none, false).run([key, v, kind, null, conn.nextVersion(now), now, null]) > 0;
     }
     const plan = this.#writePlan(options, now, "set key");
-    const written = this.#table.write(plan.guard, plan.keepTtl).run(
+    const written = this.#table.write(plan.guard, plan.keepTtl).run([
       key,
       v,
       kind,
@@ -306,7 +306,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       conn.nextVersion(now),
       now,
       plan.version,
-    ) > 0;
+    ]) > 0;
     if (written) conn.counters.sets++;
     return written;
   }
@@ -382,7 +382,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const written = conn.atomic(() => {
       let n = 0;
       for (const [k, v, kind] of rows) {
-        n += st.run(k, v, kind, plan.expireTime, conn.nextVersion(now), now, plan.version);
+        n += st.run([k, v, kind, plan.expireTime, conn.nextVersion(now), now, plan.version]);
       }
       return n;
     });
@@ -399,7 +399,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   delete(key: string): boolean {
     const conn = this.#checkWrite("delete key");
     checkKey(key, "delete key");
-    const rows = this.#table.remove.all(key);
+    const rows = this.#table.remove.all([key]);
     const live = rows.length > 0 && isLive(rows[0]![0], conn.now());
     if (live) conn.counters.deletes++;
     return live;
@@ -430,14 +430,14 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         const now = conn.now();
         let n = 0;
         for (const key of keysOrQuery) {
-          const rows = st.all(key);
+          const rows = st.all([key]);
           if (rows.length > 0 && isLive(rows[0]![0], now)) n++;
         }
         return n;
       });
     } else {
       const cond = compileQuery(keysOrQuery, "delete many keys");
-      deleted = this.#table.deleteWhere(cond).run(...cond.params, conn.now());
+      deleted = this.#table.deleteWhere(cond).run([...cond.params, conn.now()]);
     }
     conn.counters.deletes += deleted;
     return deleted;
@@ -452,7 +452,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   take<T = unknown>(key: string): T | undefined {
     const conn = this.#checkWrite("take key");
     checkKey(key, "take key");
-    const row = this.#table.take.all(key)[0];
+    const row = this.#table.take.all([key])[0];
     if (!Kv.#found(conn, row)) return undefined;
     conn.counters.deletes++;
     return decodeValue(row[0], row[1], conn.codec) as T;
@@ -490,12 +490,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const now = conn.now();
     const expiry = expiryOf(options ?? {}, now, "increment key") ?? null;
     return conn.atomic(() => {
-      const row = this.#table.read.get(key);
+      const row = this.#table.read.get([key]);
       let next: number | bigint;
       if (row === undefined || !isLive(row[2], now)) {
         next = by;
         const [v, kind] = encodeValue(next, conn.codec);
-        this.#table.write(Guard.none, false).run(key, v, kind, expiry, conn.nextVersion(now), now, null);
+        this.#table.write(Guard.none, false).run([key, v, kind, expiry, conn.nextVersion(now), now, null]);
       } else {
         const current = decodeValue(row[0], row[1], conn.codec);
         if (typeof current === "number") {
@@ -514,7 +514,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
           );
         }
         const [v, kind] = encodeValue(next, conn.codec);
-        this.#table.write(Guard.present, true).run(key, v, kind, null, conn.nextVersion(now), now, null);
+        this.#table.write(Guard.present, true).run([key, v, kind, null, conn.nextVersion(now), now, null]);
       }
       conn.counters.sets++;
       return next;
@@ -532,7 +532,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   ttl(key: string): number | undefined {
     const conn = this.#check("read ttl");
     checkKey(key, "read ttl");
-    const row = this.#table.readExpiry.get(key);
+    const row = this.#table.readExpiry.get([key]);
     if (row === undefined) return undefined;
     if (row[0] === null) return Infinity;
     const left = Number(row[0]) - conn.now();
@@ -548,7 +548,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("set expiry");
     checkKey(key, "set expiry");
     const now = conn.now();
-    return this.#table.setExpiry.run(ttlToTime(ttl, now, "set expiry"), key, now) > 0;
+    return this.#table.setExpiry.run([ttlToTime(ttl, now, "set expiry"), key, now]) > 0;
   }
 
   /**
@@ -559,7 +559,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   expireAt(key: string, at: number | Date): boolean {
     const conn = this.#checkWrite("set expiry");
     checkKey(key, "set expiry");
-    return this.#table.setExpiry.run(atToTime(at, "set expiry"), key, conn.now()) > 0;
+    return this.#table.setExpiry.run([atToTime(at, "set expiry"), key, conn.now()]) > 0;
   }
 
   /**
@@ -570,7 +570,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   persist(key: string): boolean {
     const conn = this.#checkWrite("persist key");
     checkKey(key, "persist key");
-    return this.#table.setExpiry.run(null, key, conn.now()) > 0;
+    return this.#table.setExpiry.run([null, key, conn.now()]) > 0;
   }
 
   /**
@@ -580,7 +580,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   purgeExpired(): number {
     const conn = this.#checkWrite("purge expired keys");
-    const n = this.#table.purge.run(conn.now());
+    const n = this.#table.purge.run([conn.now()]);
     conn.counters.purged += n;
     return n;
   }
@@ -604,30 +604,30 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     }
     return conn.atomic(() => {
       const now = conn.now();
-      const source = this.#table.readExpiry.get(from);
+      const source = this.#table.readExpiry.get([from]);
       if (source === undefined || !isLive(source[0], now)) return false;
       if (from === to) return true;
-      const target = this.#table.readExpiry.get(to);
+      const target = this.#table.readExpiry.get([to]);
       if (target !== undefined && isLive(target[0], now) && !overwrite) return false;
-      this.#table.drop.run(to);
-      this.#table.move.run(to, conn.nextVersion(now), from);
+      this.#table.drop.run([to]);
+      this.#table.move.run([to, conn.nextVersion(now), from]);
       return true;
     });
   }
 
   // ---- listings ------------------------------------------------------------
 
-  #page(cond: KeyCondition, columns: string, options: ListOptions, after: string | undefined, limit: number): SqlRow[] {
-    const st = this.#table.page(cond, columns, options.reverse === true, after !== undefined);
+  #page(cond: KeyCondition, shape: number, options: ListOptions, after: string | undefined, limit: number): SqlRow[] {
+    const st = this.#table.page(cond, shape, options.reverse === true, after !== undefined);
     const now = this.#conn.now();
-    return after === undefined ? st.all(...cond.params, now, limit) : st.all(...cond.params, now, after, limit);
+    return after === undefined ? st.all([...cond.params, now, limit]) : st.all([...cond.params, now, after, limit]);
   }
 
-  #rows(query: KeyQuery | undefined, options: ListOptions | undefined, columns: string, what: string): SqlRow[] {
+  #rows(query: KeyQuery | undefined, options: ListOptions | undefined, shape: number, what: string): SqlRow[] {
     this.#check(what);
     const cond = compileQuery(query, what);
     const o = checkListOptions(options, what);
-    return this.#page(cond, columns, o, o.after, o.limit ?? -1);
+    return this.#page(cond, shape, o, o.after, o.limit ?? -1);
   }
 
   /**
@@ -647,19 +647,19 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * ```
    */
   keys(query?: KeyQuery, options?: ListOptions): string[] {
-    return this.#rows(query, options, "k", "list keys").map((row) => row[0] as string);
+    return this.#rows(query, options, 0, "list keys").map((row) => row[0] as string);
   }
 
   /** The values of the live keys matching a query, in key order. */
   values<T = unknown>(query?: KeyQuery, options?: ListOptions): T[] {
     const codec = this.#conn.codec;
-    return this.#rows(query, options, "v, kind", "list values").map((row) => decodeValue(row[0], row[1], codec) as T);
+    return this.#rows(query, options, 1, "list values").map((row) => decodeValue(row[0], row[1], codec) as T);
   }
 
   /** `[key, value]` pairs of the live keys matching a query, in key order. */
   entries<T = unknown>(query?: KeyQuery, options?: ListOptions): [string, T][] {
     const codec = this.#conn.codec;
-    const rows = this.#rows(query, options, "k, v, kind", "list entries");
+    const rows = this.#rows(query, options, 2, "list entries");
     const out: [string, T][] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -697,7 +697,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     while (left > 0) {
       this.#check("list entries");
       const batch = Math.min(left, LIST_BATCH);
-      const rows = this.#page(cond, "k, v, kind, expire_time, version", options, after, batch);
+      const rows = this.#page(cond, 3, options, after, batch);
       for (const row of rows) {
         yield {
           key: row[0] as string,
@@ -720,7 +720,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   count(query?: KeyQuery): number {
     const conn = this.#check("count keys");
     const cond = compileQuery(query, "count keys");
-    return Number(this.#table.count(cond).get(...cond.params, conn.now())![0]);
+    return Number(this.#table.count(cond).get([...cond.params, conn.now()])![0]);
   }
 
   /** `[key, value]` pairs of the whole key space, lazily, like a `Map`. */
@@ -737,7 +737,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("clear store");
     return conn.atomic(() => {
       const live = this.count();
-      this.#table.clear.run();
+      this.#table.clear.run([]);
       conn.counters.deletes += live;
       return live;
     });
@@ -818,7 +818,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const st = this.#conn.prepare(
       `SELECT name FROM sqlite_master WHERE type = 'table' AND name > ? AND name < ? ORDER BY name`,
     );
-    return st.all(prefix, `${this.#table.name}0`).map((row) => row[0] as string);
+    return st.all([prefix, `${this.#table.name}0`]).map((row) => row[0] as string);
   }
 
   /** The names of the namespaces directly inside this one. */
@@ -876,7 +876,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
       );
     }
-    const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get()!;
+    const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
     return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
   }
 
@@ -899,7 +899,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   integrityCheck(): void {
     const conn = this.#check("check integrity");
-    const rows = conn.prepare("PRAGMA integrity_check").all();
+    const rows = conn.prepare("PRAGMA integrity_check").all([]);
     const report = rows.map((row) => String(row[0]));
     if (report.length !== 1 || report[0] !== "ok") {
       throw new KvCorruptError(`The database file is damaged: ${report.join("; ")}`);
@@ -920,7 +920,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (path === "" || path === ":memory:") {
       throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
     }
-    conn.prepare("VACUUM INTO ?").run(path);
+    conn.prepare("VACUUM INTO ?").run([path]);
   }
 
   /**

@@ -118,7 +118,7 @@ function sleep(ms: number): void {
 // SQLite answers a journal mode change that meets another connection's lock
 // with SQLITE_BUSY at once, without its busy handler; so the wait is here.
 function setJournalMode(conn: Connection, mode: string, busyTimeout: number): void {
-  const current = conn.prepare("PRAGMA journal_mode").get();
+  const current = conn.prepare("PRAGMA journal_mode").get([]);
   if (current?.[0] === mode) return;
   const deadline = Date.now() + busyTimeout;
   for (;;) {

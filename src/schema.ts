@@ -38,7 +38,7 @@ function expireIndexSql(table: string): string {
 function columnsOf(driver: Driver, table: string): string[] {
   const st = driver.prepare(`SELECT name FROM pragma_table_info(?)`);
   try {
-    return st.all(table).map((row) => String(row[0]));
+    return st.all([table]).map((row) => String(row[0]));
   } finally {
     st.finalize();
   }
@@ -47,13 +47,13 @@ function columnsOf(driver: Driver, table: string): string[] {
 function storedVersion(driver: Driver, table: string): number | undefined {
   const exists = driver.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`);
   try {
-    if (!exists.get(META_TABLE)) return undefined;
+    if (!exists.get([META_TABLE])) return undefined;
   } finally {
     exists.finalize();
   }
   const st = driver.prepare(`SELECT version FROM ${quoteName(META_TABLE)} WHERE name = ?`);
   try {
-    const row = st.get(table);
+    const row = st.get([table]);
     return row === undefined ? undefined : Number(row[0]);
   } finally {
     st.finalize();
@@ -124,7 +124,7 @@ export function migrate(driver: Driver, table: string, readOnly: boolean): void 
         } (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version`,
       );
       try {
-        st.run(table, SCHEMA_VERSION);
+        st.run([table, SCHEMA_VERSION]);
       } finally {
         st.finalize();
       }

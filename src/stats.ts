@@ -36,8 +36,8 @@ function walBytes(path: string): number | null {
 
 /** Reads the gauges and copies the counters. */
 export function readStats(conn: Connection, keys: number): KvStats {
-  const pages = Number(conn.prepare("PRAGMA page_count").get()![0]);
-  const pageSize = Number(conn.prepare("PRAGMA page_size").get()![0]);
+  const pages = Number(conn.prepare("PRAGMA page_count").get([])![0]);
+  const pageSize = Number(conn.prepare("PRAGMA page_size").get([])![0]);
   return {
     ...conn.counters,
     keys,

@@ -12,6 +12,9 @@ import { createTableSql } from "./schema.ts";
 /** `?` is the current time; a row is live when it has no expiry or expires later. */
 export const LIVE = "(expire_time IS NULL OR expire_time > ?)";
 
+/** What a listing selects, by shape number. */
+export const PAGE_COLUMNS = ["k", "v, kind", "k, v, kind", "k, v, kind, expire_time, version"] as const;
+
 /** Which condition guards a write. */
 export const Guard = { none: 0, absent: 1, present: 2, version: 3 } as const;
 
@@ -21,7 +24,11 @@ export class Table {
   readonly q: string;
   readonly #conn: Connection;
   #ready = false;
+  // Statements by slot, so that the hot path builds no SQL string and does no
+  // map lookup by text.
+  readonly #slots: (Prepared | undefined)[] = [];
   readonly #writes: (Prepared | undefined)[] = [];
+  readonly #pages = new Map<string, (Prepared | undefined)[]>();
 
   constructor(conn: Connection, name: string) {
     this.#conn = conn;
@@ -39,8 +46,14 @@ export class Table {
   /** Forgets every statement, after the table was dropped. */
   reset(): void {
     this.#conn.forget(this.q);
+    this.#slots.length = 0;
     this.#writes.length = 0;
+    this.#pages.clear();
     this.#ready = false;
+  }
+
+  #slot(slot: number, sql: () => string): Prepared {
+    return this.#slots[slot] ??= this.prepare(sql());
   }
 
   prepare(sql: string): Prepared {
@@ -50,17 +63,17 @@ export class Table {
 
   /** `v, kind, expire_time` of one key, live or not. */
   get read(): Prepared {
-    return this.prepare(`SELECT v, kind, expire_time FROM ${this.q} WHERE k = ?`);
+    return this.#slot(0, () => `SELECT v, kind, expire_time FROM ${this.q} WHERE k = ?`);
   }
 
   /** `v, kind, expire_time, version` of one key. */
   get readEntry(): Prepared {
-    return this.prepare(`SELECT v, kind, expire_time, version FROM ${this.q} WHERE k = ?`);
+    return this.#slot(1, () => `SELECT v, kind, expire_time, version FROM ${this.q} WHERE k = ?`);
   }
 
   /** `expire_time` of one key: its existence and liveness. */
   get readExpiry(): Prepared {
-    return this.prepare(`SELECT expire_time FROM ${this.q} WHERE k = ?`);
+    return this.#slot(2, () => `SELECT expire_time FROM ${this.q} WHERE k = ?`);
   }
 
   /**
@@ -102,66 +115,78 @@ WHERE k = ?1 AND (expire_time IS NULL OR expire_time > ?6)${version}`;
 
   /** Deletes one key and returns its expiry (to tell whether it was live). */
   get remove(): Prepared {
-    return this.prepare(`DELETE FROM ${this.q} WHERE k = ? RETURNING expire_time`);
+    return this.#slot(3, () => `DELETE FROM ${this.q} WHERE k = ? RETURNING expire_time`);
   }
 
   /** Deletes one key and returns what it held. */
   get take(): Prepared {
-    return this.prepare(`DELETE FROM ${this.q} WHERE k = ? RETURNING v, kind, expire_time`);
+    return this.#slot(4, () => `DELETE FROM ${this.q} WHERE k = ? RETURNING v, kind, expire_time`);
   }
 
   /** Sets the expiry of a live key. Parameters: expire_time, k, now. */
   get setExpiry(): Prepared {
-    return this.prepare(`UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
+    return this.#slot(5, () => `UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
   }
 
   /** Deletes a key whatever its state. */
   get drop(): Prepared {
-    return this.prepare(`DELETE FROM ${this.q} WHERE k = ?`);
+    return this.#slot(6, () => `DELETE FROM ${this.q} WHERE k = ?`);
   }
 
   /** Moves a key. Parameters: new key, version, old key. */
   get move(): Prepared {
-    return this.prepare(`UPDATE ${this.q} SET k = ?, version = max(version + 1, ?) WHERE k = ?`);
+    return this.#slot(7, () => `UPDATE ${this.q} SET k = ?, version = max(version + 1, ?) WHERE k = ?`);
   }
 
   /** Live rows among a JSON array of keys. */
   get readMany(): Prepared {
-    return this.prepare(
-      `SELECT k, v, kind FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
+    return this.#slot(
+      10,
+      () => `SELECT k, v, kind FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
     );
   }
 
   /** Counts live keys matching a condition. Parameters: the condition's, then now. */
   count(cond: KeyCondition): Prepared {
-    return this.prepare(`SELECT count(*) FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+    return this.#byCondition(cond, 16, () => `SELECT count(*) FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
   }
 
   /** Deletes live keys matching a condition. Parameters: the condition's, then now. */
   deleteWhere(cond: KeyCondition): Prepared {
-    return this.prepare(`DELETE FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+    return this.#byCondition(cond, 17, () => `DELETE FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
   }
 
   /**
    * A page of live rows in key order.
    * Parameters: the condition's, now, [after], limit.
    */
-  page(cond: KeyCondition, columns: string, reverse: boolean, after: boolean): Prepared {
+  page(cond: KeyCondition, shape: number, reverse: boolean, after: boolean): Prepared {
     const seek = after ? (reverse ? " AND k < ?" : " AND k > ?") : "";
-    return this.prepare(
-      `SELECT ${columns} FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}${seek} ORDER BY k ${
-        reverse ? "DESC" : "ASC"
-      } LIMIT ?`,
+    return this.#byCondition(
+      cond,
+      shape * 4 + (reverse ? 2 : 0) + (after ? 1 : 0),
+      () =>
+        `SELECT ${PAGE_COLUMNS[shape]} FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}${seek} ORDER BY k ${
+          reverse ? "DESC" : "ASC"
+        } LIMIT ?`,
     );
+  }
+
+  // Conditions come from a handful of constant SQL fragments, so they key a
+  // small cache without building the whole statement's text on every call.
+  #byCondition(cond: KeyCondition, slot: number, sql: () => string): Prepared {
+    let slots = this.#pages.get(cond.sql);
+    if (slots === undefined) this.#pages.set(cond.sql, slots = []);
+    return slots[slot] ??= this.prepare(sql());
   }
 
   /** Deletes expired rows through the expiry index. Parameter: now. */
   get purge(): Prepared {
-    return this.prepare(`DELETE FROM ${this.q} WHERE expire_time <= ?`);
+    return this.#slot(8, () => `DELETE FROM ${this.q} WHERE expire_time <= ?`);
   }
 
   /** Deletes every row. */
   get clear(): Prepared {
-    return this.prepare(`DELETE FROM ${this.q}`);
+    return this.#slot(9, () => `DELETE FROM ${this.q}`);
   }
 }

@@ -35,7 +35,7 @@ export function rawAll(raw: (path: string) => Driver, path: string, sql: string,
   try {
     const st = d.prepare(sql);
     try {
-      return st.all(...params);
+      return st.all(params);
     } finally {
       st.finalize();
     }
