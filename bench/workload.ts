@@ -1,53 +1,55 @@
 /**
- * The benchmark workload: the same operations on kvsqlite and on the raw
- * driver's prepared statements (same file settings, same table shape), run
- * interleaved in one process so that machine drift cancels out.
+ * The benchmark workload. Every subject (kvsqlite, the raw driver, a peer)
+ * gets the same operations on the same data; subjects run interleaved, in a
+ * rotating order, for a fixed time each, and the median of the rounds counts.
  */
 
-import type { Kv } from "../src/kv.ts";
-
-/** What the raw driver side must do; each runner writes it with the driver's own API. */
-export interface RawStore {
+/** What a subject can do; a missing method means "not offered by this store". */
+export interface Subject {
+  name: string;
+  /** Role in the tables: kvsqlite itself, the raw driver it runs on, or a peer. */
+  role: "kvsqlite" | "raw" | "peer";
+  /** The driver, so that kvsqlite is compared with the raw side of the same driver. */
+  driver: string;
+  /** Methods return promises. */
+  async?: boolean;
   get(key: string): unknown;
-  set(key: string, value: string): void;
-  setMany(entries: [string, string][]): void;
-  has(key: string): boolean;
-  delete(key: string): void;
-  listPrefix(prefix: string, limit: number): [string, unknown][];
+  set(key: string, value: string): unknown;
+  setBatch(entries: [string, string][]): unknown;
+  has?(key: string): unknown;
+  delete(key: string): unknown;
+  getMany?(keys: string[]): unknown;
+  list?(start: string, end: string, limit: number): unknown;
+  keys?(start: string, end: string, limit: number): unknown;
+  count?(start: string, end: string): unknown;
+  incr?(key: string): unknown;
+  close(): unknown;
 }
 
-/** The pragmas both sides run with. */
-export const PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;";
-
-/** The table both sides use: kvsqlite's own shape. */
-export const TABLE_SQL = `CREATE TABLE IF NOT EXISTS kv (
-  k TEXT PRIMARY KEY NOT NULL, v BLOB, kind INTEGER NOT NULL DEFAULT 0,
-  expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`;
-
-/** Raw SQL for the operations, as a user of the bare driver would write them. */
-export const RAW_SQL = {
-  get: "SELECT v FROM kv WHERE k = ?",
-  set: "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)",
-  has: "SELECT 1 FROM kv WHERE k = ?",
-  delete: "DELETE FROM kv WHERE k = ?",
-  list: "SELECT k, v FROM kv WHERE k >= ? AND k < ? ORDER BY k LIMIT ?",
-};
-
-export interface Result {
+export interface OpResult {
   op: string;
-  kvsqlite: number;
-  raw: number;
-  ratio: number;
+  /** ops/s by subject name (median of rounds); keys per second for batches. */
+  rates: Record<string, number>;
 }
 
-const KEYS = 10_000;
-const key = (i: number) => `user:${String(i % KEYS).padStart(6, "0")}`;
-const VALUE = "x".repeat(100);
+export interface WorkloadOptions {
+  keys: number;
+  rounds: number;
+  /** Time per measurement, ms. */
+  slice: number;
+  /** Keys written before each delete measurement (it stops early when they run out). */
+  deletePool: number;
+  /** Run only these operations. */
+  only?: string[];
+}
 
-function opsPerSecond(n: number, fn: (i: number) => void): number {
-  const start = performance.now();
-  for (let i = 0; i < n; i++) fn(i);
-  return n / ((performance.now() - start) / 1000);
+export const VALUE = "x".repeat(100);
+export const key = (i: number, keys: number): string => `user:${String(i % keys).padStart(7, "0")}`;
+
+/** The 50-key window starting at key number i. */
+export function window(i: number, keys: number): [string, string] {
+  const start = Math.floor((i * 53) % Math.max(1, keys - 50));
+  return [key(start, keys), key(start + 50, keys)];
 }
 
 function median(values: number[]): number {
@@ -55,57 +57,119 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Runs every operation for `rounds` rounds, alternating which side goes first. */
-export function runWorkload(kv: Kv, raw: RawStore, rounds: number, scale: number): Result[] {
-  const entries: [string, string][] = Array.from({ length: KEYS }, (_, i) => [key(i), VALUE]);
-  kv.setMany(entries);
-  raw.setMany(entries);
-  let counter = 0;
-  const ops: [string, number, (i: number) => void, (i: number) => void][] = [
-    ["get", 200_000 * scale, (i) => kv.get(key(i * 7)), (i) => raw.get(key(i * 7))],
-    ["has", 200_000 * scale, (i) => kv.has(key(i * 7)), (i) => raw.has(key(i * 7))],
-    ["set (autocommit)", 5_000 * scale, (i) => kv.set(key(i), VALUE), (i) => raw.set(key(i), VALUE)],
-    [
-      "set (1000 in one transaction)",
-      Math.max(10, 40 * scale),
-      (i) => kv.setMany(entries.slice((i % 10) * 1000, (i % 10) * 1000 + 1000)),
-      (i) => raw.setMany(entries.slice((i % 10) * 1000, (i % 10) * 1000 + 1000)),
-    ],
-    ["delete + set back (autocommit)", 2_500 * scale, (i) => {
-      kv.delete(key(i));
-      kv.set(key(i), VALUE);
-    }, (i) => {
-      raw.delete(key(i));
-      raw.set(key(i), VALUE);
-    }],
-    [
-      "prefix list, 50 entries",
-      10_000 * scale,
-      (i) => kv.entries({ prefix: `user:00${String(i % 100).padStart(2, "0")}` }, { limit: 50 }),
-      (i) => raw.listPrefix(`user:00${String(i % 100).padStart(2, "0")}`, 50),
-    ],
+type Step = (s: Subject, i: number) => unknown;
+
+interface Op {
+  name: string;
+  /** Units per call (keys in a batch). */
+  units: number;
+  step: Step;
+  needs?: keyof Subject;
+  /** Untimed work before each measurement. */
+  before?: (s: Subject, from: number, count: number) => unknown;
+}
+
+/** Times `step` for about `ms` milliseconds; returns calls per second. */
+async function measure(
+  s: Subject,
+  step: Step,
+  ms: number,
+  offset: number,
+  maxCalls: number,
+): Promise<{ rate: number; calls: number }> {
+  let calls = 0;
+  const start = performance.now();
+  let now = start;
+  if (s.async) {
+    while (now - start < ms && calls < maxCalls) {
+      for (let j = 0; j < 16; j++) await step(s, offset + calls++);
+      now = performance.now();
+    }
+  } else {
+    while (now - start < ms && calls < maxCalls) {
+      for (let j = 0; j < 16; j++) step(s, offset + calls++);
+      now = performance.now();
+    }
+  }
+  return { rate: calls / ((now - start) / 1000), calls };
+}
+
+/** Writes the data set into every subject. */
+export async function fill(subjects: Subject[], keys: number): Promise<void> {
+  for (const s of subjects) {
+    for (let i = 0; i < keys; i += 1000) {
+      const batch: [string, string][] = [];
+      for (let j = i; j < Math.min(keys, i + 1000); j++) batch.push([key(j, keys), VALUE]);
+      await s.setBatch(batch);
+    }
+  }
+}
+
+/** Runs the operations on every subject that offers them. */
+export async function runWorkload(subjects: Subject[], options: WorkloadOptions): Promise<OpResult[]> {
+  const { keys } = options;
+  const k = (i: number) => key((i * 7919) % keys, keys);
+  const batches = new Map<number, [string, string][]>();
+  const batch = (i: number): [string, string][] => {
+    const b = i % 10;
+    let entries = batches.get(b);
+    if (!entries) {
+      entries = Array.from({ length: 1000 }, (_, j) => [key((b * 1000 + j) % keys, keys), VALUE]);
+      batches.set(b, entries);
+    }
+    return entries;
+  };
+  const many = (i: number) => Array.from({ length: 100 }, (_, j) => k(i * 100 + j));
+  let deleteBase = 0;
+  const ops: Op[] = [
+    { name: "get (hit)", units: 1, step: (s, i) => s.get(k(i)) },
+    { name: "get (miss)", units: 1, step: (s, i) => s.get(`missing:${i % 100000}`) },
+    { name: "has", units: 1, step: (s, i) => s.has!(k(i)), needs: "has" },
+    { name: "set (autocommit)", units: 1, step: (s, i) => s.set(k(i), VALUE) },
+    { name: "set (batch of 1000)", units: 1000, step: (s, i) => s.setBatch(batch(i)) },
+    {
+      name: "delete",
+      units: 1,
+      // Deletes keys that exist: each measurement gets fresh ones, written before it.
+      before: async (s, from, count) => {
+        for (let i = from; i < from + count; i += 1000) {
+          const b: [string, string][] = [];
+          for (let j = i; j < Math.min(from + count, i + 1000); j++) b.push([`del:${j}`, VALUE]);
+          await s.setBatch(b);
+        }
+      },
+      step: (s, i) => s.delete(`del:${deleteBase + i}`),
+    },
+    { name: "getMany (100)", units: 1, step: (s, i) => s.getMany!(many(i)), needs: "getMany" },
+    { name: "list 50 with values", units: 1, step: (s, i) => s.list!(...window(i, keys), 50), needs: "list" },
+    { name: "list 50 keys only", units: 1, step: (s, i) => s.keys!(...window(i, keys), 50), needs: "keys" },
+    { name: "count of a 50-key range", units: 1, step: (s, i) => s.count!(...window(i, keys)), needs: "count" },
+    { name: "incr", units: 1, step: (s, i) => s.incr!(`counter:${i % 100}`), needs: "incr" },
   ];
-  const results: Result[] = [];
-  for (const [op, n, kvFn, rawFn] of ops) {
-    const count = Math.max(1, Math.round(n));
-    const kvRates: number[] = [];
-    const rawRates: number[] = [];
-    opsPerSecond(Math.ceil(count / 10), kvFn);
-    opsPerSecond(Math.ceil(count / 10), rawFn);
-    for (let r = 0; r < rounds; r++) {
-      counter++;
-      if (counter % 2 === 0) {
-        kvRates.push(opsPerSecond(count, kvFn));
-        rawRates.push(opsPerSecond(count, rawFn));
-      } else {
-        rawRates.push(opsPerSecond(count, rawFn));
-        kvRates.push(opsPerSecond(count, kvFn));
+  const results: OpResult[] = [];
+  for (const op of ops) {
+    if (options.only && !options.only.includes(op.name)) continue;
+    const able = subjects.filter((s) => op.needs === undefined || typeof s[op.needs] === "function");
+    const rates: Record<string, number[]> = {};
+    for (const s of able) rates[s.name] = [];
+    // Warm-up, then rounds in rotating order so that drift hits everyone alike.
+    for (let round = -1; round < options.rounds; round++) {
+      for (let j = 0; j < able.length; j++) {
+        const s = able[(j + Math.max(round, 0)) % able.length]!;
+        const slice = round < 0 ? options.slice / 4 : options.slice;
+        let maxCalls = Infinity;
+        if (op.before) {
+          deleteBase += 10_000_000;
+          maxCalls = options.deletePool - 16;
+          await op.before(s, deleteBase, options.deletePool);
+        }
+        const { rate } = await measure(s, op.step, slice, op.before ? 0 : round * 1_000_003, maxCalls);
+        if (round >= 0) rates[s.name]!.push(rate * op.units);
       }
     }
-    const k = median(kvRates);
-    const w = median(rawRates);
-    const multiplier = op.startsWith("set (1000") ? 1000 : 1;
-    results.push({ op, kvsqlite: k * multiplier, raw: w * multiplier, ratio: k / w });
+    const out: Record<string, number> = {};
+    for (const [name, list] of Object.entries(rates)) out[name] = median(list);
+    results.push({ op: op.name, rates: out });
   }
   return results;
 }

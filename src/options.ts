@@ -48,6 +48,13 @@ export interface ResolvedOptions {
   closeDatabase: boolean;
 }
 
+/** The defaults of the options that tune SQLite, chosen by measurement (bench/README.md). */
+export const DEFAULTS: { busyTimeout: number; mmapSize: number; cacheSize: number | undefined } = {
+  busyTimeout: 5000,
+  mmapSize: 0,
+  cacheSize: undefined,
+};
+
 const KNOWN = [
   "table",
   "codec",
@@ -117,11 +124,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     codec: o.codec as Codec | undefined,
     now: (o.now as (() => number) | undefined) ?? Date.now,
     readOnly: checkBoolean(o.readOnly, "readOnly"),
-    busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? 5000,
+    busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? DEFAULTS.busyTimeout,
     journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal"),
     synchronous: checkChoice(o.synchronous, "synchronous", ["normal", "full", "off"], "normal"),
-    cacheSize: checkInteger(o.cacheSize, "cacheSize", -(2 ** 40)),
-    mmapSize: checkInteger(o.mmapSize, "mmapSize", 0),
+    cacheSize: checkInteger(o.cacheSize, "cacheSize", -(2 ** 40)) ?? DEFAULTS.cacheSize,
+    mmapSize: checkInteger(o.mmapSize, "mmapSize", 0) ?? DEFAULTS.mmapSize,
     sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0) ?? 0,
     closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase"),
   };

@@ -220,6 +220,49 @@ export function opsTests(test: TestFn, t: Target): void {
     assert.equal(kv.has("f"), false);
   });
 
+  test("setMany writes large batches with the same rules as set: conditions, expiry, duplicates", () => {
+    const clock = manualClock();
+    using kv = t.openKv(":memory:", { now: clock.now });
+    kv.set("k0005", "live");
+    kv.set("k0007", "expired", { ttl: 1 });
+    kv.set("k1200", "kept ttl", { ttl: 500 });
+    clock.advance(1);
+    const entries: [string, unknown][] = Array.from({ length: 1234 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i]);
+    assert.equal(kv.setMany(entries, { ifAbsent: true }), 1232, "every key but the two live ones");
+    assert.equal(kv.get("k1200"), "kept ttl");
+    assert.equal(kv.get("k0005"), "live");
+    assert.equal(kv.get("k0007"), 7);
+    assert.equal(kv.get("k1233"), 1233);
+    assert.equal(kv.count(), 1234);
+    const before = new Map(kv.keys().map((k) => [k, kv.getEntry(k)!.version]));
+    assert.equal(kv.setMany(entries.map(([k, v]) => [k, (v as number) * 2]), { keepTtl: true }), 1234);
+    assert.equal(kv.get("k1200"), 2400);
+    assert.equal(kv.ttl("k1200"), 499);
+    assert.equal(kv.ttl("k0003"), Infinity);
+    for (const [k, version] of before) assert.notEqual(kv.getEntry(k)!.version, version, `${k} got a new version`);
+    const dup: [string, unknown][] = [...Array.from({ length: 150 }, (_, i) => ["d", i] as [string, unknown])];
+    assert.equal(kv.setMany(dup), 150);
+    assert.equal(kv.get("d"), 149, "the last duplicate wins");
+    assert.equal(kv.setMany(entries.slice(0, 120), { ttl: 10 }), 120);
+    assert.equal(kv.ttl("k0119"), 10);
+    assert.equal(kv.ttl("k0120"), Infinity);
+  });
+
+  test("incr stays exact at the edge of the safe integers and changes the version", () => {
+    using kv = t.openKv();
+    kv.set("n", Number.MAX_SAFE_INTEGER - 1);
+    const v1 = kv.getEntry("n")!.version;
+    assert.equal(kv.incr("n"), Number.MAX_SAFE_INTEGER);
+    assert.notEqual(kv.getEntry("n")!.version, v1);
+    assert.equal(kv.incr("n"), 2 ** 53);
+    assert.equal(kv.get("n"), 2 ** 53);
+    kv.set("f", 1.5);
+    assert.equal(kv.incr("f", 2), 3.5);
+    kv.set("neg", -5);
+    assert.equal(kv.incr("neg", -5), -10);
+    assert.equal(kv.get("neg"), -10);
+  });
+
   test("delete reports whether a live key was deleted", () => {
     using kv = t.openKv();
     kv.set("a", 1);

@@ -1,0 +1,53 @@
+/** What every runtime's runner shares: arguments, the data folder, output. */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULTS } from "../src/options.ts";
+import { rawPragmas } from "./subjects.ts";
+import type { OpResult, Subject } from "./workload.ts";
+import type { ScaleReport } from "./scale.ts";
+
+const proc = (globalThis as unknown as { process: { argv: string[]; env: Record<string, string | undefined> } })
+  .process;
+
+export const quick = proc.argv.includes("--quick");
+const scaleArg = proc.argv.find((a) => a.startsWith("--scale="));
+
+export const settings = {
+  keys: 10_000,
+  rounds: quick ? 3 : 5,
+  slice: quick ? 40 : 250,
+  deletePool: quick ? 5_000 : 40_000,
+  /** The store sizes of the scale part: 10k and 1M (quick: 100k); `--scale=N` sets the largest. */
+  sizes: [10_000, scaleArg ? Number(scaleArg.slice(8)) : quick ? 100_000 : 1_000_000],
+};
+
+/** The pragmas kvsqlite opens with, for the raw driver to match. */
+export const PRAGMAS = rawPragmas(DEFAULTS.mmapSize, DEFAULTS.cacheSize);
+
+export const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-"));
+
+export function cleanup(): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RuntimeReport {
+  runtime: string;
+  version: string;
+  quick: boolean;
+  settings: typeof settings;
+  subjects: { name: string; role: Subject["role"]; driver: string }[];
+  results: OpResult[];
+  scale: ScaleReport[];
+  notes: string[];
+}
+
+/** Prints the report as one JSON line on stdout. */
+export function emit(report: RuntimeReport): void {
+  console.log(JSON.stringify(report));
+}
+
+export function describe(subjects: Subject[]): RuntimeReport["subjects"] {
+  return subjects.map((s) => ({ name: s.name, role: s.role, driver: s.driver }));
+}

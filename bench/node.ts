@@ -1,0 +1,107 @@
+/**
+ * Node runner: kvsqlite on node:sqlite beside raw node:sqlite, raw
+ * better-sqlite3, lmdb-js, and keyv with @keyv/sqlite.
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { createRequire } from "node:module";
+import { openKv } from "../adapters/node_sqlite.ts";
+import { cleanup, describe, dir, emit, PRAGMAS, quick, settings } from "./common.ts";
+import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
+import { fill, runWorkload, type Subject } from "./workload.ts";
+import { runScale } from "./scale.ts";
+
+const require = createRequire(import.meta.url);
+const notes: string[] = [];
+
+function lmdbSubject(): Subject | undefined {
+  try {
+    const { open } = require("lmdb");
+    // noSync: like SQLite's WAL with synchronous=NORMAL, a power cut may lose the
+    // last commits but never corrupts the file.
+    const db = open({ path: `${dir}/lmdb`, noSync: true, compression: false });
+    return {
+      name: "lmdb-js",
+      role: "peer",
+      driver: "lmdb",
+      get: (k) => db.get(k),
+      set: (k, v) => db.putSync(k, v),
+      setBatch: (entries) => db.transactionSync(() => entries.forEach(([k, v]) => db.putSync(k, v))),
+      has: (k) => db.doesExist(k),
+      delete: (k) => db.removeSync(k),
+      getMany: (keys) => keys.map((k) => db.get(k)),
+      list: (start, end, limit) => [...db.getRange({ start, end, limit })],
+      keys: (start, end, limit) => [...db.getKeys({ start, end, limit })],
+      count: (start, end) => db.getKeysCount({ start, end }),
+      incr: (k) => db.transactionSync(() => db.putSync(k, (db.get(k) ?? 0) + 1)),
+      close: () => db.close(),
+    };
+  } catch (error) {
+    notes.push(`lmdb-js skipped: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+function keyvSubject(): Subject | undefined {
+  try {
+    const Keyv = require("keyv").default ?? require("keyv");
+    const KeyvSqlite = require("@keyv/sqlite").default ?? require("@keyv/sqlite");
+    const keyv = new Keyv({ store: new KeyvSqlite(`sqlite://${dir}/keyv.sqlite`) });
+    return {
+      name: "keyv + @keyv/sqlite",
+      role: "peer",
+      driver: "sqlite3",
+      async: true,
+      get: (k) => keyv.get(k),
+      set: (k, v) => keyv.set(k, v),
+      setBatch: (entries) => keyv.setMany(entries.map(([key, value]) => ({ key, value }))),
+      has: (k) => keyv.has(k),
+      delete: (k) => keyv.delete(k),
+      getMany: (keys) => keyv.getMany(keys),
+      incr: async (k) => keyv.set(k, ((await keyv.get(k)) ?? 0) + 1),
+      close: () => keyv.disconnect(),
+    };
+  } catch (error) {
+    notes.push(`keyv skipped: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+function betterSqlite3(): Subject | undefined {
+  try {
+    const Database = require("better-sqlite3");
+    return rawSubject("raw better-sqlite3", "better-sqlite3", new Database(`${dir}/bs3.db`) as RawDatabase, PRAGMAS);
+  } catch (error) {
+    notes.push(`better-sqlite3 skipped: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+const subjects: Subject[] = [
+  kvSubject("kvsqlite (node:sqlite)", "node:sqlite", openKv(`${dir}/kv.db`)),
+  rawSubject("raw node:sqlite", "node:sqlite", new DatabaseSync(`${dir}/raw.db`) as unknown as RawDatabase, PRAGMAS),
+  ...[betterSqlite3(), lmdbSubject(), keyvSubject()].filter((s): s is Subject => s !== undefined),
+];
+notes.push("keyv offers no key listing, range count or incr of its own (incr is get + set)");
+await fill(subjects, settings.keys);
+const results = await runWorkload(subjects, settings);
+for (const s of subjects) await s.close();
+
+const scale = [
+  await runScale(
+    "node:sqlite",
+    (path, now) => openKv(path, now ? { now } : undefined),
+    (path) => rawSubject("raw", "node:sqlite", new DatabaseSync(path) as unknown as RawDatabase, PRAGMAS),
+    dir,
+    settings.sizes,
+    { rounds: settings.rounds, slice: settings.slice },
+  ),
+];
+emit({
+  runtime: "node",
+  version: process.version,
+  quick,
+  settings,
+  subjects: describe(subjects),
+  results,
+  scale,
+  notes,
+});
+cleanup();

@@ -1,0 +1,97 @@
+/**
+ * Subjects built on SQLite: kvsqlite over any adapter, and the raw prepared
+ * statements of a driver, written the way a user of the bare driver would.
+ */
+
+import type { Kv } from "../src/kv.ts";
+import { prefixEnd } from "../src/keys.ts";
+import type { Subject } from "./workload.ts";
+
+/** kvsqlite as a subject. */
+export function kvSubject(name: string, driver: string, kv: Kv): Subject {
+  return {
+    name,
+    role: "kvsqlite",
+    driver,
+    get: (k) => kv.get(k),
+    set: (k, v) => kv.set(k, v),
+    setBatch: (entries) => kv.setMany(entries),
+    has: (k) => kv.has(k),
+    delete: (k) => kv.delete(k),
+    getMany: (keys) => kv.getMany(keys),
+    list: (start, end, limit) => kv.entries({ start, end }, { limit }),
+    keys: (start, end, limit) => kv.keys({ start, end }, { limit }),
+    count: (start, end) => kv.count({ start, end }),
+    incr: (k) => kv.incr(k),
+    close: () => kv.close(),
+  };
+}
+
+/** The parts of a driver's statement the raw side uses. */
+export interface RawStatement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): unknown;
+}
+
+/** The parts of a driver's database the raw side uses. */
+export interface RawDatabase {
+  prepare(sql: string): RawStatement;
+  exec(sql: string): unknown;
+  close(): unknown;
+}
+
+/** The pragmas a store opens with by default, for the raw side to match. */
+export function rawPragmas(mmapSize: number, cacheSize: number | undefined): string {
+  return [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 5000",
+    `PRAGMA mmap_size = ${mmapSize}`,
+    cacheSize === undefined ? "" : `PRAGMA cache_size = ${cacheSize}`,
+  ].filter(Boolean).join(";\n");
+}
+
+/** kvsqlite's table shape, so that both sides store the same rows. */
+export const TABLE_SQL = `CREATE TABLE IF NOT EXISTS kv (
+  k TEXT PRIMARY KEY NOT NULL, v BLOB, kind INTEGER NOT NULL DEFAULT 0,
+  expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`;
+
+/** The raw driver as a subject: plain SQL, the driver's default row objects. */
+export function rawSubject(name: string, driver: string, db: RawDatabase, pragmas: string): Subject {
+  db.exec(pragmas);
+  db.exec(TABLE_SQL);
+  const get = db.prepare("SELECT v FROM kv WHERE k = ?");
+  const has = db.prepare("SELECT 1 FROM kv WHERE k = ?");
+  const set = db.prepare("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)");
+  const del = db.prepare("DELETE FROM kv WHERE k = ?");
+  const many = db.prepare(`SELECT k, v FROM kv WHERE k IN (${Array(100).fill("?").join(", ")})`);
+  const list = db.prepare("SELECT k, v FROM kv WHERE k >= ? AND k < ? ORDER BY k LIMIT ?");
+  const keys = db.prepare("SELECT k FROM kv WHERE k >= ? AND k < ? ORDER BY k LIMIT ?");
+  const count = db.prepare("SELECT count(*) AS n FROM kv WHERE k >= ? AND k < ?");
+  const incr = db.prepare(
+    "INSERT INTO kv (k, v) VALUES (?, 1) ON CONFLICT (k) DO UPDATE SET v = v + 1 RETURNING v",
+  );
+  return {
+    name,
+    role: "raw",
+    driver,
+    get: (k) => (get.get(k) as { v: unknown } | undefined)?.v,
+    set: (k, v) => set.run(k, v),
+    setBatch(entries) {
+      db.exec("BEGIN IMMEDIATE");
+      for (const [k, v] of entries) set.run(k, v);
+      db.exec("COMMIT");
+    },
+    has: (k) => has.get(k) != null,
+    delete: (k) => del.run(k),
+    getMany: (ks) => many.all(...ks),
+    list: (start, end, limit) => list.all(start, end, limit),
+    keys: (start, end, limit) => keys.all(start, end, limit),
+    count: (start, end) => (count.get(start, end) as { n: number }).n,
+    incr: (k) => (incr.get(k) as { v: number }).v,
+    close: () => db.close(),
+  };
+}
+
+export { prefixEnd };
