@@ -44,11 +44,12 @@ export interface WorkloadOptions {
 }
 
 export const VALUE = "x".repeat(100);
-export const key = (i: number, keys: number): string => `user:${String(i % keys).padStart(7, "0")}`;
+const mod = (i: number, m: number): number => ((i % m) + m) % m;
+export const key = (i: number, keys: number): string => `user:${String(mod(i, keys)).padStart(7, "0")}`;
 
 /** The 50-key window starting at key number i. */
 export function window(i: number, keys: number): [string, string] {
-  const start = Math.floor((i * 53) % Math.max(1, keys - 50));
+  const start = mod(i * 53, Math.max(1, keys - 50));
   return [key(start, keys), key(start + 50, keys)];
 }
 
@@ -163,7 +164,7 @@ export async function runWorkload(subjects: Subject[], options: WorkloadOptions)
           maxCalls = options.deletePool - 16;
           await op.before(s, deleteBase, options.deletePool);
         }
-        const { rate } = await measure(s, op.step, slice, op.before ? 0 : round * 1_000_003, maxCalls);
+        const { rate } = await measure(s, op.step, slice, op.before ? 0 : (round + 1) * 1_000_003, maxCalls);
         if (round >= 0) rates[s.name]!.push(rate * op.units);
       }
     }

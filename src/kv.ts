@@ -20,7 +20,7 @@ import {
   quoteName,
   typeName,
 } from "./keys.ts";
-import { BATCH_SIZES, Guard, Table } from "./table.ts";
+import { Guard, Table } from "./table.ts";
 import { type KvStats, readStats } from "./stats.ts";
 
 /** Options of {@link Kv.set}. */
@@ -295,9 +295,15 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const [v, kind] = encodeValue(value, conn.codec);
     if (options === undefined) {
       conn.counters.sets++;
-      return this.#table.write(Guard.none, false).run([now, null, key, v, kind, null, conn.nextVersion(now)]) > 0;
+      return (kind === Kind.native
+        ? this.#table.upsertNative.run([key, v, conn.nextVersion(now)])
+        : this.#table.upsert.run([key, v, kind, null, conn.nextVersion(now)])) > 0;
     }
     const plan = this.#writePlan(options, now, "set key");
+    if (plan.guard === Guard.none && !plan.keepTtl) {
+      conn.counters.sets++;
+      return this.#table.upsert.run([key, v, kind, plan.expireTime, conn.nextVersion(now)]) > 0;
+    }
     const written = this.#table.write(plan.guard, plan.keepTtl).run([
       now,
       plan.version,
@@ -381,33 +387,18 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const table = this.#table;
     const written = conn.atomic(() => {
       let n = 0;
-      let i = 0;
-      // Upserts go many rows per statement: one driver call per 100 rows.
-      if (plan.guard === Guard.none || plan.guard === Guard.absent) {
-        for (const size of BATCH_SIZES) {
-          if (rows.length - i < size) continue;
-          const st = table.write(plan.guard, plan.keepTtl, size);
-          const params: SqlValue[] = new Array(2 + size * 5);
-          params[0] = now;
-          params[1] = plan.version;
-          for (; rows.length - i >= size; i += size) {
-            for (let j = 0; j < size; j++) {
-              const [k, v, kind] = rows[i + j]!;
-              const p = 2 + j * 5;
-              params[p] = k;
-              params[p + 1] = v;
-              params[p + 2] = kind;
-              params[p + 3] = plan.expireTime;
-              params[p + 4] = conn.nextVersion(now);
-            }
-            n += st.run(params);
-          }
+      if (plan.guard === Guard.none && !plan.keepTtl) {
+        const exp = plan.expireTime;
+        for (const [k, v, kind] of rows) {
+          n += kind === Kind.native && exp === null
+            ? table.upsertNative.run([k, v, conn.nextVersion(now)])
+            : table.upsert.run([k, v, kind, exp, conn.nextVersion(now)]);
         }
-      }
-      const st = table.write(plan.guard, plan.keepTtl);
-      for (; i < rows.length; i++) {
-        const [k, v, kind] = rows[i]!;
-        n += st.run([now, plan.version, k, v, kind, plan.expireTime, conn.nextVersion(now)]);
+      } else {
+        const st = table.write(plan.guard, plan.keepTtl);
+        for (const [k, v, kind] of rows) {
+          n += st.run([now, plan.version, k, v, kind, plan.expireTime, conn.nextVersion(now)]);
+        }
       }
       return n;
     });
@@ -424,8 +415,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   delete(key: string): boolean {
     const conn = this.#checkWrite("delete key");
     checkKey(key, "delete key");
-    const rows = this.#table.remove.all([key]);
-    const live = rows.length > 0 && isLive(rows[0]![0], conn.now());
+    const live = this.#table.remove.run([key, conn.now()]) > 0;
     if (live) conn.counters.deletes++;
     return live;
   }
@@ -454,10 +444,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       deleted = conn.atomic(() => {
         const now = conn.now();
         let n = 0;
-        for (const key of keysOrQuery) {
-          const rows = st.all([key]);
-          if (rows.length > 0 && isLive(rows[0]![0], now)) n++;
-        }
+        for (const key of keysOrQuery) n += st.run([key, now]);
         return n;
       });
     } else {
@@ -515,8 +502,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const now = conn.now();
     const expiry = expiryOf(options ?? {}, now, "increment key") ?? null;
     if (typeof by === "number" && Number.isSafeInteger(by)) {
-      // The common case, an integer counter that exists, is one statement.
-      const row = this.#table.addInteger.all([BigInt(by), conn.nextVersion(now), key, now])[0];
+      // The common cases, a new counter or a live integer one, are one statement.
+      const row = this.#table.addInteger.all([BigInt(by), conn.nextVersion(now), key, now, expiry])[0];
       if (row !== undefined) {
         conn.counters.sets++;
         return Number(row[0]);
@@ -528,7 +515,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       if (row === undefined || !isLive(row[2], now)) {
         next = by;
         const [v, kind] = encodeValue(next, conn.codec);
-        this.#table.write(Guard.none, false).run([now, null, key, v, kind, expiry, conn.nextVersion(now)]);
+        this.#table.upsert.run([key, v, kind, expiry, conn.nextVersion(now)]);
       } else {
         const current = decodeValue(row[0], row[1], conn.codec);
         if (typeof current === "number") {
