@@ -25,7 +25,7 @@ export interface KvOptions {
   synchronous?: "normal" | "full" | "off";
   /** `PRAGMA cache_size`: pages when positive, KiB when negative. @default SQLite's (-2000) */
   cacheSize?: number;
-  /** `PRAGMA mmap_size` in bytes; 0 turns memory mapping off. @default SQLite's (0) */
+  /** `PRAGMA mmap_size` in bytes; 0 turns memory mapping off. @default 268435456 (256 MiB) */
   mmapSize?: number;
   /** Purge expired keys every this many ms on a timer that never keeps the process alive; 0 = off. @default 0 */
   sweepInterval?: number;
@@ -51,7 +51,9 @@ export interface ResolvedOptions {
 /** The defaults of the options that tune SQLite, chosen by measurement (bench/README.md). */
 export const DEFAULTS: { busyTimeout: number; mmapSize: number; cacheSize: number | undefined } = {
   busyTimeout: 5000,
-  mmapSize: 0,
+  // 256 MiB: point reads +34% at 1M keys on node:sqlite, listings +9%; a
+  // larger map or page cache measured no better (bench/README.md).
+  mmapSize: 256 * 2 ** 20,
   cacheSize: undefined,
 };
 

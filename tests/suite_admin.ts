@@ -376,6 +376,7 @@ export function adminTests(test: TestFn, t: Target): void {
     assert.equal(a.pragma("journal_mode"), "wal");
     assert.equal(a.pragma("synchronous"), 1);
     assert.equal(a.pragma("busy_timeout"), 5000);
+    assert.equal(a.pragma("mmap_size"), 268435456);
     a.kv.close();
     a.closeUser();
     const b = t.fromDatabase(tempFile(), {
@@ -383,11 +384,13 @@ export function adminTests(test: TestFn, t: Target): void {
       synchronous: "full",
       busyTimeout: 250,
       cacheSize: -4096,
+      mmapSize: 0,
     });
     assert.equal(b.pragma("journal_mode"), "delete");
     assert.equal(b.pragma("synchronous"), 2);
     assert.equal(b.pragma("busy_timeout"), 250);
     assert.equal(b.pragma("cache_size"), -4096);
+    assert.equal(b.pragma("mmap_size"), 0);
     b.kv.close();
     b.closeUser();
   });
