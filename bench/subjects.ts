@@ -83,7 +83,8 @@ export function rawSubject(name: string, driver: string, db: RawDatabase, pragma
       for (const [k, v] of entries) set.run(k, v);
       db.exec("COMMIT");
     },
-    has: (k) => has.get(k) != null,
+    // bun:sqlite answers null for no row, the others undefined.
+    has: (k) => (has.get(k) ?? undefined) !== undefined,
     delete: (k) => del.run(k),
     getMany: (ks) => many.all(...ks),
     list: (start, end, limit) => list.all(start, end, limit),
