@@ -2,10 +2,9 @@
 
 import { openKv as openBunKv } from "../adapters/bun_sqlite.ts";
 import { openKv as openNodeKv } from "../adapters/node_sqlite.ts";
-import { cleanup, describe, dir, emit, PRAGMAS, quick, settings } from "./common.ts";
+import { dir, PRAGMAS, runRunner } from "./common.ts";
 import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
-import { fill, runWorkload, type Subject } from "./workload.ts";
-import { runScale } from "./scale.ts";
+import type { Subject } from "./workload.ts";
 
 type Loader = (id: string) => unknown;
 const proc = (globalThis as unknown as { process: { getBuiltinModule: Loader; versions: Record<string, string> } })
@@ -19,28 +18,10 @@ const subjects: Subject[] = [
   kvSubject("kvsqlite (node:sqlite)", "node:sqlite", openNodeKv(`${dir}/kv-node.db`)),
   rawSubject("raw node:sqlite", "node:sqlite", new DatabaseSync(`${dir}/raw-node.db`), PRAGMAS),
 ];
-await fill(subjects, settings.keys);
-const results = await runWorkload(subjects, settings);
-for (const s of subjects) await s.close();
-
-const scale = [
-  await runScale(
-    "bun:sqlite",
-    (path, now) => openBunKv(path, now ? { now } : undefined),
-    (path) => rawSubject("raw", "bun:sqlite", new Database(path), PRAGMAS),
-    dir,
-    settings.sizes,
-    { rounds: settings.rounds, slice: settings.slice },
-  ),
-];
-emit({
+await runRunner({
   runtime: "bun",
   version: proc.versions.bun!,
-  quick,
-  settings,
-  subjects: describe(subjects),
-  results,
-  scale,
+  subjects,
   notes: [],
+  scale: { driver: "bun:sqlite", openKv: openBunKv, openRaw: (path) => new Database(path) },
 });
-cleanup();

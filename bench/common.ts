@@ -5,8 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULTS } from "../src/options.ts";
 import { rawPragmas } from "./subjects.ts";
-import type { OpResult, Subject } from "./workload.ts";
-import type { ScaleReport } from "./scale.ts";
+import { fill, type OpResult, runWorkload, type Subject } from "./workload.ts";
+import { runScale, type ScaleReport } from "./scale.ts";
+import type { Kv } from "../src/kv.ts";
+import type { RawDatabase } from "./subjects.ts";
+import { rawSubject } from "./subjects.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; env: Record<string, string | undefined> } })
   .process;
@@ -50,4 +53,45 @@ export function emit(report: RuntimeReport): void {
 
 export function describe(subjects: Subject[]): RuntimeReport["subjects"] {
   return subjects.map((s) => ({ name: s.name, role: s.role, driver: s.driver }));
+}
+
+/** How one runtime's runner describes itself; the rest is the same everywhere. */
+export interface RunnerSpec {
+  runtime: string;
+  version: string;
+  subjects: Subject[];
+  notes: string[];
+  /** The driver of the scale part, and how to open kvsqlite and the raw driver on it. */
+  scale: {
+    driver: string;
+    openKv(path: string, options?: { now: () => number }): Kv;
+    openRaw(path: string): RawDatabase;
+  };
+}
+
+/** Fills, runs the workload and the scale part, prints the report and removes the files. */
+export async function runRunner(spec: RunnerSpec): Promise<void> {
+  const { subjects, scale } = spec;
+  await fill(subjects, settings.keys);
+  const results = await runWorkload(subjects, settings);
+  for (const s of subjects) await s.close();
+  const report = await runScale(
+    scale.driver,
+    (path, now) => scale.openKv(path, now ? { now } : undefined),
+    (path) => rawSubject("raw", scale.driver, scale.openRaw(path), PRAGMAS),
+    dir,
+    settings.sizes,
+    { rounds: settings.rounds, slice: settings.slice },
+  );
+  emit({
+    runtime: spec.runtime,
+    version: spec.version,
+    quick,
+    settings,
+    subjects: describe(subjects),
+    results,
+    scale: [report],
+    notes: spec.notes,
+  });
+  cleanup();
 }

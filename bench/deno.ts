@@ -5,10 +5,9 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { openKv } from "../adapters/node_sqlite.ts";
-import { cleanup, describe, dir, emit, PRAGMAS, quick, settings } from "./common.ts";
+import { dir, PRAGMAS, runRunner } from "./common.ts";
 import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
-import { fill, runWorkload, type Subject } from "./workload.ts";
-import { runScale } from "./scale.ts";
+import type { Subject } from "./workload.ts";
 
 interface DenoKv {
   get(key: unknown[]): Promise<{ value: unknown; versionstamp: string | null }>;
@@ -106,28 +105,14 @@ const subjects: Subject[] = [
 ];
 const denoKv = await denoKvSubject();
 if (denoKv) subjects.push(denoKv);
-await fill(subjects, settings.keys);
-const results = await runWorkload(subjects, settings);
-for (const s of subjects) await s.close();
-
-const scale = [
-  await runScale(
-    "node:sqlite",
-    (path, now) => openKv(path, now ? { now } : undefined),
-    (path) => rawSubject("raw", "node:sqlite", new DatabaseSync(path) as unknown as RawDatabase, PRAGMAS),
-    dir,
-    settings.sizes,
-    { rounds: settings.rounds, slice: settings.slice },
-  ),
-];
-emit({
+await runRunner({
   runtime: "deno",
   version: Deno.version.deno,
-  quick,
-  settings,
-  subjects: describe(subjects),
-  results,
-  scale,
+  subjects,
   notes,
+  scale: {
+    driver: "node:sqlite",
+    openKv,
+    openRaw: (path) => new DatabaseSync(path) as unknown as RawDatabase,
+  },
 });
-cleanup();

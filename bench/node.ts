@@ -6,10 +6,9 @@
 import { DatabaseSync } from "node:sqlite";
 import { createRequire } from "node:module";
 import { openKv } from "../adapters/node_sqlite.ts";
-import { cleanup, describe, dir, emit, PRAGMAS, quick, settings } from "./common.ts";
+import { dir, PRAGMAS, runRunner } from "./common.ts";
 import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
-import { fill, runWorkload, type Subject } from "./workload.ts";
-import { runScale } from "./scale.ts";
+import type { Subject } from "./workload.ts";
 
 const require = createRequire(import.meta.url);
 const notes: string[] = [];
@@ -80,28 +79,14 @@ const subjects: Subject[] = [
   ...[betterSqlite3(), lmdbSubject(), keyvSubject()].filter((s): s is Subject => s !== undefined),
 ];
 notes.push("keyv offers no key listing, range count or incr of its own (incr is get + set)");
-await fill(subjects, settings.keys);
-const results = await runWorkload(subjects, settings);
-for (const s of subjects) await s.close();
-
-const scale = [
-  await runScale(
-    "node:sqlite",
-    (path, now) => openKv(path, now ? { now } : undefined),
-    (path) => rawSubject("raw", "node:sqlite", new DatabaseSync(path) as unknown as RawDatabase, PRAGMAS),
-    dir,
-    settings.sizes,
-    { rounds: settings.rounds, slice: settings.slice },
-  ),
-];
-emit({
+await runRunner({
   runtime: "node",
   version: process.version,
-  quick,
-  settings,
-  subjects: describe(subjects),
-  results,
-  scale,
+  subjects,
   notes,
+  scale: {
+    driver: "node:sqlite",
+    openKv,
+    openRaw: (path) => new DatabaseSync(path) as unknown as RawDatabase,
+  },
 });
-cleanup();

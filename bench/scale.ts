@@ -83,12 +83,16 @@ async function purgeScaling(
     const kv = openKv(`${dir}/purge-${total}.db`, () => t);
     const live = total - expired;
     for (let i = 0; i < live; i += 1000) {
-      kv.setMany(Array.from({ length: Math.min(1000, live - i) }, (_, j) => [key(i + j, total), VALUE]));
+      kv.setMany(
+        Array.from({ length: Math.min(1000, live - i) }, (_, j): [string, string] => [key(i + j, total), VALUE]),
+      );
     }
     const runs: number[] = [];
     for (let r = 0; r < 7; r++) {
       for (let i = 0; i < expired; i += 1000) {
-        kv.setMany(Array.from({ length: 1000 }, (_, j) => [`exp:${r}:${i + j}`, VALUE]), { ttl: 1000 });
+        kv.setMany(Array.from({ length: 1000 }, (_, j): [string, string] => [`exp:${r}:${i + j}`, VALUE]), {
+          ttl: 1000,
+        });
       }
       t += 1000;
       // Both stores start from the same WAL state: whatever was written is in

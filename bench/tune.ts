@@ -55,7 +55,6 @@ function open(s: Setting, i: number) {
     if (!p) cache.set(q, p = db.prepare(q));
     return p;
   };
-  for (const q of Object.values(sql)) st(q).setReturnArrays?.(true);
   db.exec("BEGIN");
   for (let i = 0; i < KEYS; i++) st(sql.set).run(key(i), VALUE, i);
   db.exec("COMMIT");
