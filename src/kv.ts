@@ -21,19 +21,10 @@ import {
   typeName,
 } from "./keys.ts";
 import { Guard, Table } from "./table.ts";
-import { type KvStats, readStats } from "./stats.ts";
+import { checkObject, planWrite, type SetOptions } from "./write.ts";
 
-/** Options of {@link Kv.set}. */
-export interface SetOptions extends ExpiryOptions {
-  /** Write only when the key is missing or expired (Redis NX). */
-  ifAbsent?: boolean;
-  /** Write only when the key is live (Redis XX). */
-  ifPresent?: boolean;
-  /** Keep the live key's current expiry instead of replacing it (Redis KEEPTTL). */
-  keepTtl?: boolean;
-  /** Write only when the key's version is this one (from {@link Kv.getEntry}); `null`: only when missing. */
-  ifVersion?: number | null;
-}
+export type { SetOptions } from "./write.ts";
+import { type KvStats, readStats } from "./stats.ts";
 
 /** One stored entry, as {@link Kv.getEntry} and {@link Kv.list} return it. */
 export interface KvEntry<T = unknown> {
@@ -71,12 +62,6 @@ const CHECKPOINT_MODES = ["passive", "full", "restart", "truncate"];
 
 function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
-}
-
-function checkObject(options: unknown, what: string): void {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
-  }
 }
 
 function entriesOf(entries: unknown, what: string): Iterable<unknown> {
@@ -299,7 +284,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         ? this.#table.upsertNative.run([key, v, conn.nextVersion(now)])
         : this.#table.upsert.run([key, v, kind, null, conn.nextVersion(now)])) > 0;
     }
-    const plan = this.#writePlan(options, now, "set key");
+    const plan = planWrite(options, now, "set key");
     if (plan.guard === Guard.none && !plan.keepTtl) {
       conn.counters.sets++;
       return this.#table.upsert.run([key, v, kind, plan.expireTime, conn.nextVersion(now)]) > 0;
@@ -315,43 +300,6 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     ]) > 0;
     if (written) conn.counters.sets++;
     return written;
-  }
-
-  #writePlan(options: SetOptions, now: number, what: string) {
-    checkObject(options, what);
-    const expiry = expiryOf(options, now, what);
-    for (const flag of ["ifAbsent", "ifPresent", "keepTtl"] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
-        throw new TypeError(`Cannot ${what}: ${flag} must be a boolean, received ${typeName(options[flag])}`);
-      }
-    }
-    const keepTtl = options.keepTtl === true;
-    if (keepTtl && expiry !== undefined) {
-      throw new TypeError(`Cannot ${what}: keepTtl cannot be combined with ttl or expiresAt`);
-    }
-    let guard: number = Guard.none;
-    let version: number | null = null;
-    if (options.ifAbsent) guard = Guard.absent;
-    if (options.ifPresent) {
-      if (guard !== Guard.none) throw new TypeError(`Cannot ${what}: ifAbsent and ifPresent exclude each other`);
-      guard = Guard.present;
-    }
-    if (options.ifVersion !== undefined) {
-      if (guard !== Guard.none && !(guard === Guard.present && options.ifVersion !== null)) {
-        throw new TypeError(`Cannot ${what}: ifVersion cannot be combined with ifAbsent or ifPresent`);
-      }
-      if (options.ifVersion === null) {
-        guard = Guard.absent;
-      } else if (typeof options.ifVersion !== "number" || !Number.isSafeInteger(options.ifVersion)) {
-        throw new TypeError(
-          `Cannot ${what}: ifVersion must be a version number or null, received ${typeName(options.ifVersion)}`,
-        );
-      } else {
-        guard = Guard.version;
-        version = options.ifVersion;
-      }
-    }
-    return { guard, keepTtl, version, expireTime: expiry ?? null };
   }
 
   /**
@@ -372,7 +320,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   setMany(entries: Iterable<readonly [string, unknown]> | Record<string, unknown>, options?: SetOptions): number {
     const conn = this.#checkWrite("set many keys");
     const now = conn.now();
-    const plan = this.#writePlan(options ?? {}, now, "set many keys");
+    const plan = planWrite(options ?? {}, now, "set many keys");
     const rows: [string, SqlValue, number][] = [];
     for (const entry of entriesOf(entries, "set many keys")) {
       if (!Array.isArray(entry) || entry.length !== 2) {

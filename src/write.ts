@@ -1,0 +1,74 @@
+/**
+ * The options of a write, checked and turned into the statement to run.
+ *
+ * @module
+ */
+
+import { expiryOf, type ExpiryOptions } from "./expiry.ts";
+import { typeName } from "./keys.ts";
+import { Guard } from "./table.ts";
+
+/** Options of {@link Kv.set}. */
+export interface SetOptions extends ExpiryOptions {
+  /** Write only when the key is missing or expired (Redis NX). */
+  ifAbsent?: boolean;
+  /** Write only when the key is live (Redis XX). */
+  ifPresent?: boolean;
+  /** Keep the live key's current expiry instead of replacing it (Redis KEEPTTL). */
+  keepTtl?: boolean;
+  /** Write only when the key's version is this one (from {@link Kv.getEntry}); `null`: only when missing. */
+  ifVersion?: number | null;
+}
+
+/** What a write needs: its guard, whether it keeps the TTL, the expected version and the expiry. */
+export interface WritePlan {
+  guard: number;
+  keepTtl: boolean;
+  version: number | null;
+  expireTime: number | null;
+}
+
+/** Throws unless `options` is an object or undefined. */
+export function checkObject(options: unknown, what: string): void {
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
+  }
+}
+
+/** Checks a write's options and returns its plan; throws `TypeError`/`RangeError` for bad ones. */
+export function planWrite(options: SetOptions, now: number, what: string): WritePlan {
+  checkObject(options, what);
+  const expiry = expiryOf(options, now, what);
+  for (const flag of ["ifAbsent", "ifPresent", "keepTtl"] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+      throw new TypeError(`Cannot ${what}: ${flag} must be a boolean, received ${typeName(options[flag])}`);
+    }
+  }
+  const keepTtl = options.keepTtl === true;
+  if (keepTtl && expiry !== undefined) {
+    throw new TypeError(`Cannot ${what}: keepTtl cannot be combined with ttl or expiresAt`);
+  }
+  let guard: number = Guard.none;
+  let version: number | null = null;
+  if (options.ifAbsent) guard = Guard.absent;
+  if (options.ifPresent) {
+    if (guard !== Guard.none) throw new TypeError(`Cannot ${what}: ifAbsent and ifPresent exclude each other`);
+    guard = Guard.present;
+  }
+  if (options.ifVersion !== undefined) {
+    if (guard !== Guard.none && !(guard === Guard.present && options.ifVersion !== null)) {
+      throw new TypeError(`Cannot ${what}: ifVersion cannot be combined with ifAbsent or ifPresent`);
+    }
+    if (options.ifVersion === null) {
+      guard = Guard.absent;
+    } else if (typeof options.ifVersion !== "number" || !Number.isSafeInteger(options.ifVersion)) {
+      throw new TypeError(
+        `Cannot ${what}: ifVersion must be a version number or null, received ${typeName(options.ifVersion)}`,
+      );
+    } else {
+      guard = Guard.version;
+      version = options.ifVersion;
+    }
+  }
+  return { guard, keepTtl, version, expireTime: expiry ?? null };
+}
