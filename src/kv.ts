@@ -21,7 +21,7 @@ import {
   typeName,
 } from "./keys.ts";
 import { Guard, Table } from "./table.ts";
-import { checkObject, planWrite, type SetOptions } from "./write.ts";
+import { checkObject, planWrite, type SetOptions, type WritePlan } from "./write.ts";
 
 export type { SetOptions } from "./write.ts";
 import { type KvStats, readStats } from "./stats.ts";
@@ -278,28 +278,23 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     checkKey(key, "set key");
     const now = conn.now();
     const [v, kind] = encodeValue(value, conn.codec);
-    if (options === undefined) {
-      conn.counters.sets++;
-      return (kind === Kind.native
-        ? this.#table.upsertNative.run([key, v, conn.nextVersion(now)])
-        : this.#table.upsert.run([key, v, kind, null, conn.nextVersion(now)])) > 0;
-    }
-    const plan = planWrite(options, now, "set key");
-    if (plan.guard === Guard.none && !plan.keepTtl) {
-      conn.counters.sets++;
-      return this.#table.upsert.run([key, v, kind, plan.expireTime, conn.nextVersion(now)]) > 0;
-    }
-    const written = this.#table.write(plan.guard, plan.keepTtl).run([
-      now,
-      plan.version,
-      key,
-      v,
-      kind,
-      plan.expireTime,
-      conn.nextVersion(now),
-    ]) > 0;
+    const plan = options === undefined ? undefined : planWrite(options, now, "set key");
+    const written = this.#write(plan, key, v, kind, now) > 0;
     if (written) conn.counters.sets++;
     return written;
+  }
+
+  /** Runs the statement a write plan calls for; `undefined` plan: a plain set. Returns rows changed. */
+  #write(plan: WritePlan | undefined, key: string, v: SqlValue, kind: number, now: number): number {
+    const table = this.#table;
+    const version = this.#conn.nextVersion(now);
+    if (plan === undefined || (plan.guard === Guard.none && !plan.keepTtl)) {
+      const exp = plan === undefined ? null : plan.expireTime;
+      return kind === Kind.native && exp === null
+        ? table.upsertNative.run([key, v, version])
+        : table.upsert.run([key, v, kind, exp, version]);
+    }
+    return table.write(plan.guard, plan.keepTtl).run([now, plan.version, key, v, kind, plan.expireTime, version]);
   }
 
   /**
@@ -332,22 +327,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       const [v, kind] = encodeValue(entry[1], conn.codec);
       rows.push([entry[0], v, kind]);
     }
-    const table = this.#table;
     const written = conn.atomic(() => {
       let n = 0;
-      if (plan.guard === Guard.none && !plan.keepTtl) {
-        const exp = plan.expireTime;
-        for (const [k, v, kind] of rows) {
-          n += kind === Kind.native && exp === null
-            ? table.upsertNative.run([k, v, conn.nextVersion(now)])
-            : table.upsert.run([k, v, kind, exp, conn.nextVersion(now)]);
-        }
-      } else {
-        const st = table.write(plan.guard, plan.keepTtl);
-        for (const [k, v, kind] of rows) {
-          n += st.run([now, plan.version, k, v, kind, plan.expireTime, conn.nextVersion(now)]);
-        }
-      }
+      for (const [k, v, kind] of rows) n += this.#write(plan, k, v, kind, now);
       return n;
     });
     conn.counters.sets += written;
