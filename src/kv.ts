@@ -20,11 +20,11 @@ import {
   quoteName,
   typeName,
 } from "./keys.ts";
+import { type KvStats, readStats } from "./stats.ts";
 import { Guard, Table } from "./table.ts";
 import { checkObject, planWrite, type SetOptions, type WritePlan } from "./write.ts";
 
 export type { SetOptions } from "./write.ts";
-import { type KvStats, readStats } from "./stats.ts";
 
 /** One stored entry, as {@link Kv.getEntry} and {@link Kv.list} return it. */
 export interface KvEntry<T = unknown> {
@@ -168,7 +168,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     checkKey(key, "get key");
     const row = this.#table.read.get([key]);
     if (!Kv.#found(conn, row)) return fallback;
-    return (row[1] === Kind.native ? row[0] : decodeValue(row[0], row[1], conn.codec)) as T;
+    return decodeValue(row[0], row[1], conn.codec) as T;
   }
 
   /**
@@ -609,13 +609,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   /** `[key, value]` pairs of the live keys matching a query, in key order. */
   entries<T = unknown>(query?: KeyQuery, options?: ListOptions): [string, T][] {
     const codec = this.#conn.codec;
-    const rows = this.#rows(query, options, 2, "list entries");
-    const out: [string, T][] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      out[i] = [row[0] as string, (row[2] === Kind.native ? row[1] : decodeValue(row[1], row[2], codec)) as T];
-    }
-    return out;
+    return this.#rows(query, options, 2, "list entries").map((row) => [
+      row[0] as string,
+      decodeValue(row[1], row[2], codec) as T,
+    ]);
   }
 
   /**

@@ -12,7 +12,7 @@ import type { Driver } from "./driver.ts";
 import { KvBusyError, KvError, wrapDriverError } from "./errors.ts";
 import { typeName } from "./keys.ts";
 import { Kv } from "./kv.ts";
-import { type KvOptions, resolveOptions } from "./options.ts";
+import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { migrate } from "./schema.ts";
 
 /** What an adapter supplies to open a file: the driver over a new connection. */
@@ -58,7 +58,7 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
   } catch (error) {
     throw wrapDriverError(error, `Cannot open ${JSON.stringify(file)} with ${name}`, undefined);
   }
-  return build(driver, file, { ...options, closeDatabase: true });
+  return build(driver, file, { ...resolved, closeDatabase: true });
 }
 
 /**
@@ -76,11 +76,10 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
  */
 export function fromDriver(driver: Driver, options?: KvOptions & { path?: string }): Kv {
   const { path, ...rest } = options ?? {};
-  return build(driver, path ?? ":memory:", rest);
+  return build(driver, path ?? ":memory:", resolveOptions(rest));
 }
 
-function build(driver: Driver, path: string, options: KvOptions): Kv {
-  const o = resolveOptions(options);
+function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
   const conn = new Connection({
     driver,
     path,
