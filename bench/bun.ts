@@ -1,22 +1,20 @@
 /** Bun runner: kvsqlite on bun:sqlite and on node:sqlite, each beside its raw driver. */
 
 import { openKv as openBunKv } from "../adapters/bun_sqlite.ts";
-import { openKv as openNodeKv } from "../adapters/node_sqlite.ts";
 import { dir, PRAGMAS, runRunner } from "./common.ts";
 import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
 import type { Subject } from "./workload.ts";
+import { nodeSqliteSubjects } from "./node_sqlite.ts";
 
 type Loader = (id: string) => unknown;
 const proc = (globalThis as unknown as { process: { getBuiltinModule: Loader; versions: Record<string, string> } })
   .process;
 const { Database } = proc.getBuiltinModule("bun:sqlite") as { Database: new (path: string) => RawDatabase };
-const { DatabaseSync } = proc.getBuiltinModule("node:sqlite") as { DatabaseSync: new (path: string) => RawDatabase };
 
 const subjects: Subject[] = [
   kvSubject("kvsqlite (bun:sqlite)", "bun:sqlite", openBunKv(`${dir}/kv-bun.db`)),
   rawSubject("raw bun:sqlite", "bun:sqlite", new Database(`${dir}/raw-bun.db`), PRAGMAS),
-  kvSubject("kvsqlite (node:sqlite)", "node:sqlite", openNodeKv(`${dir}/kv-node.db`)),
-  rawSubject("raw node:sqlite", "node:sqlite", new DatabaseSync(`${dir}/raw-node.db`), PRAGMAS),
+  ...nodeSqliteSubjects(),
 ];
 await runRunner({
   runtime: "bun",

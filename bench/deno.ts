@@ -3,10 +3,9 @@
  * (`--unstable-kv`), plus @db/sqlite when it can be resolved.
  */
 
-import { DatabaseSync } from "node:sqlite";
-import { openKv } from "../adapters/node_sqlite.ts";
 import { dir, PRAGMAS, runRunner } from "./common.ts";
 import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
+import { nodeSqliteScale, nodeSqliteSubjects } from "./node_sqlite.ts";
 import type { Subject } from "./workload.ts";
 
 interface DenoKv {
@@ -99,8 +98,7 @@ async function dbSqliteSubjects(): Promise<Subject[]> {
 }
 
 const subjects: Subject[] = [
-  kvSubject("kvsqlite (node:sqlite)", "node:sqlite", openKv(`${dir}/kv.db`)),
-  rawSubject("raw node:sqlite", "node:sqlite", new DatabaseSync(`${dir}/raw.db`) as unknown as RawDatabase, PRAGMAS),
+  ...nodeSqliteSubjects(),
   ...(await dbSqliteSubjects()),
 ];
 const denoKv = await denoKvSubject();
@@ -110,9 +108,5 @@ await runRunner({
   version: Deno.version.deno,
   subjects,
   notes,
-  scale: {
-    driver: "node:sqlite",
-    openKv,
-    openRaw: (path) => new DatabaseSync(path) as unknown as RawDatabase,
-  },
+  scale: nodeSqliteScale,
 });

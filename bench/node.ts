@@ -3,11 +3,10 @@
  * better-sqlite3, lmdb-js, and keyv with @keyv/sqlite.
  */
 
-import { DatabaseSync } from "node:sqlite";
 import { createRequire } from "node:module";
-import { openKv } from "../adapters/node_sqlite.ts";
 import { dir, PRAGMAS, runRunner } from "./common.ts";
-import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
+import { type RawDatabase, rawSubject } from "./subjects.ts";
+import { nodeSqliteScale, nodeSqliteSubjects } from "./node_sqlite.ts";
 import type { Subject } from "./workload.ts";
 
 const require = createRequire(import.meta.url);
@@ -74,8 +73,7 @@ function betterSqlite3(): Subject | undefined {
 }
 
 const subjects: Subject[] = [
-  kvSubject("kvsqlite (node:sqlite)", "node:sqlite", openKv(`${dir}/kv.db`)),
-  rawSubject("raw node:sqlite", "node:sqlite", new DatabaseSync(`${dir}/raw.db`) as unknown as RawDatabase, PRAGMAS),
+  ...nodeSqliteSubjects(),
   ...[betterSqlite3(), lmdbSubject(), keyvSubject()].filter((s): s is Subject => s !== undefined),
 ];
 notes.push("keyv offers no key listing, range count or incr of its own (incr is get + set)");
@@ -84,9 +82,5 @@ await runRunner({
   version: process.version,
   subjects,
   notes,
-  scale: {
-    driver: "node:sqlite",
-    openKv,
-    openRaw: (path) => new DatabaseSync(path) as unknown as RawDatabase,
-  },
+  scale: nodeSqliteScale,
 });
