@@ -73,7 +73,7 @@ export function bunSqliteDriver(db: BunDatabaseLike): Driver {
 }
 
 type BunSqlite = {
-  Database: new (path: string, options?: { readonly?: boolean; create?: boolean }) => BunDatabaseLike;
+  Database: new (path: string, options?: number | { create?: boolean }) => BunDatabaseLike;
 };
 
 /**
@@ -88,7 +88,9 @@ export function openKv(path?: string, options?: KvOptions): Kv {
     const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
     const mod = proc?.getBuiltinModule?.("bun:sqlite") as BunSqlite | undefined;
     if (mod === undefined) throw new Error("bun:sqlite is only available in Bun");
-    return bunSqliteDriver(new mod.Database(file, readOnly ? { readonly: true } : { create: true }));
+    // SQLITE_OPEN_READONLY | SQLITE_OPEN_URI: the core may open a read-only
+    // file as a `file:...?immutable=1` URI.
+    return bunSqliteDriver(new mod.Database(file, readOnly ? 0x41 : { create: true }));
   }, "bun:sqlite");
 }
 

@@ -105,6 +105,14 @@ function special(n: number): string {
   return Object.is(n, -0) ? "-0" : String(n);
 }
 
+/**
+ * The deepest nesting of containers a structured value may have. Decoding is
+ * recursive, and the smallest stack among the runtimes (Node's default)
+ * overflows in the low thousands: a deeper value would be written and then be
+ * unreadable, so it is refused before anything is written.
+ */
+export const MAX_DEPTH = 1000;
+
 function toTree(value: unknown, path: Set<object>): unknown {
   switch (typeof value) {
     case "string":
@@ -124,6 +132,9 @@ function toTree(value: unknown, path: Set<object>): unknown {
   if (value === null) return null;
   if (path.has(value)) {
     throw new KvCodecError("Cannot encode value: it contains a reference cycle");
+  }
+  if (path.size >= MAX_DEPTH) {
+    throw new KvCodecError(`Cannot encode value: it is nested more than ${MAX_DEPTH} levels deep`);
   }
   path.add(value);
   try {
@@ -238,9 +249,12 @@ export const taggedJson: Codec = {
 export function encodeValue(value: unknown, codec: Codec): [SqlValue, number] {
   switch (typeof value) {
     case "string":
-      // Some drivers read TEXT only up to its first NUL; such strings are
-      // stored as a JSON string literal instead.
-      return value.includes("\0") ? [JSON.stringify(value), Kind.escapedString] : [value, Kind.native];
+      // Some drivers read TEXT only up to its first NUL, and TEXT is UTF-8, in
+      // which a lone surrogate becomes U+FFFD; such strings are stored as a
+      // JSON string literal (which escapes both) instead.
+      return value.includes("\0") || !value.isWellFormed()
+        ? [JSON.stringify(value), Kind.escapedString]
+        : [value, Kind.native];
     case "number":
       // Safe integers and finite fractions are exact in every driver; -0, NaN,
       // infinities and integers past 2^53 are not, so they go as text.

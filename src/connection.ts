@@ -7,21 +7,25 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 import type { Codec } from "./codec.ts";
-import { KvClosedError, KvReadOnlyError, wrapDriverError } from "./errors.ts";
+import { KvClosedError, KvCorruptError, type KvError, KvReadOnlyError, wrapDriverError } from "./errors.ts";
 
 /** A prepared statement that reports driver failures as kvsqlite errors. */
 export class Prepared {
   readonly #st: Statement;
-  readonly #driver: Driver;
+  readonly #conn: Connection;
   readonly sql: string;
 
-  constructor(driver: Driver, sql: string) {
-    this.#driver = driver;
+  /**
+   * @param conn The connection: its driver runs the statement, its path is named in errors.
+   * @param sql The statement.
+   */
+  constructor(conn: Connection, sql: string) {
+    this.#conn = conn;
     this.sql = sql;
     try {
-      this.#st = driver.prepare(sql);
+      this.#st = conn.driver.prepare(sql);
     } catch (error) {
-      throw wrapDriverError(error, "Cannot prepare statement", driver.errorCode(error), sql);
+      throw conn.fail(error, `Cannot prepare statement on ${JSON.stringify(conn.path)}`, sql);
     }
   }
 
@@ -29,7 +33,7 @@ export class Prepared {
     try {
       return this.#st.run(params);
     } catch (error) {
-      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+      throw this.#conn.fail(error, `SQLite failed on ${JSON.stringify(this.#conn.path)}`, this.sql);
     }
   }
 
@@ -37,7 +41,7 @@ export class Prepared {
     try {
       return this.#st.get(params);
     } catch (error) {
-      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+      throw this.#conn.fail(error, `SQLite failed on ${JSON.stringify(this.#conn.path)}`, this.sql);
     }
   }
 
@@ -45,7 +49,7 @@ export class Prepared {
     try {
       return this.#st.all(params);
     } catch (error) {
-      throw wrapDriverError(error, "SQLite failed", this.#driver.errorCode(error), this.sql);
+      throw this.#conn.fail(error, `SQLite failed on ${JSON.stringify(this.#conn.path)}`, this.sql);
     }
   }
 
@@ -106,6 +110,8 @@ export class Connection {
     transactions: 0,
   };
   closed = false;
+  /** Set once SQLite reported the file damaged: nothing is written to it on close. */
+  damaged = false;
   depth = 0;
   sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #closeDatabase: boolean;
@@ -136,7 +142,7 @@ export class Connection {
   prepare(sql: string): Prepared {
     let st = this.#cache.get(sql);
     if (st === undefined) {
-      st = new Prepared(this.driver, sql);
+      st = new Prepared(this, sql);
       this.#cache.set(sql, st);
     }
     return st;
@@ -156,8 +162,15 @@ export class Connection {
     try {
       this.driver.exec(sql);
     } catch (error) {
-      throw wrapDriverError(error, "SQLite failed", this.driver.errorCode(error), sql);
+      throw this.fail(error, `SQLite failed on ${JSON.stringify(this.path)}`, sql);
     }
+  }
+
+  /** Wraps a driver failure, and remembers when it said the file is damaged. */
+  fail(error: unknown, what: string, sql?: string): KvError {
+    const wrapped = wrapDriverError(error, what, this.driver.errorCode(error), sql);
+    if (wrapped instanceof KvCorruptError) this.damaged = true;
+    return wrapped;
   }
 
   /**
@@ -208,7 +221,7 @@ export class Connection {
   close(optimize: boolean): void {
     if (this.closed) return;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
-    if (optimize && !this.readOnly) {
+    if (optimize && !this.readOnly && !this.damaged) {
       try {
         this.driver.exec("PRAGMA optimize");
       } catch {

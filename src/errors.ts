@@ -13,7 +13,8 @@ export type KvErrorCode =
   | "KV_READ_ONLY"
   | "KV_CORRUPT"
   | "KV_SCHEMA"
-  | "KV_CODEC";
+  | "KV_CODEC"
+  | "KV_FULL";
 
 /** Options accepted by every kvsqlite error constructor. */
 export interface KvErrorOptions {
@@ -137,11 +138,14 @@ const MESSAGE_CODES: [RegExp, number][] = [
   [/database is locked/i, 5],
   [/database table is locked|database schema is locked/i, 6],
   [/readonly database|read-only database/i, 8],
+  [/database or disk is full/i, 13],
+  [/unable to open database file/i, 14],
   [/disk image is malformed|database corruption/i, 11],
   [/file is not a database|file is encrypted/i, 26],
 ];
 
-function primaryCode(error: unknown, driverCode: number | undefined): number | undefined {
+/** SQLite's primary result code of a driver error, from the driver or from SQLite's standard message. */
+export function primaryCode(error: unknown, driverCode: number | undefined): number | undefined {
   if (driverCode !== undefined) return driverCode & 0xff;
   const message = error instanceof Error ? error.message : String(error);
   for (const [pattern, code] of MESSAGE_CODES) {
@@ -172,6 +176,9 @@ export function wrapDriverError(
     case 11:
     case 26:
       return new KvCorruptError(`${what}: the database file is damaged (${detail})`, options);
+    case 13:
+      // Not a subclass: the store is sound, and a caller reacts by code (free space, then retry).
+      return new KvError(`${what}: the disk is full (${detail}); nothing of this call was written`, options, "KV_FULL");
     default:
       return new KvError(`${what}: ${detail}`, options);
   }

@@ -9,7 +9,7 @@ import { typeName } from "./keys.ts";
 
 /** How long a written key lives. Give at most one of the two. */
 export interface ExpiryOptions {
-  /** Time to live in ms from now. `<= 0` writes the key already expired. */
+  /** Time to live in ms from now: a finite number > 0. */
   ttl?: number;
   /** Absolute expiry, ms since the epoch or a `Date`. In the past: written already expired. */
   expiresAt?: number | Date;
@@ -25,10 +25,13 @@ export function ttlToTime(ttl: unknown, now: number, what: string): number {
   if (typeof ttl !== "number") {
     throw new TypeError(`Cannot ${what}: ttl must be a number of milliseconds, received ${typeName(ttl)}`);
   }
-  if (!Number.isFinite(ttl)) {
-    throw new RangeError(`Cannot ${what}: ttl must be a finite number, received ${ttl}`);
+  // 0 is refused, not read as "never" (Keyv) nor "already expired": a TTL
+  // that rounds to 0 must fail loudly, as Redis refuses it.
+  if (!Number.isFinite(ttl) || ttl <= 0) {
+    throw new RangeError(`Cannot ${what}: ttl must be a finite number > 0, received ${ttl}`);
   }
-  return Math.floor(now + ttl);
+  // Up, so that any ttl > 0 leaves the key alive for at least 1 ms.
+  return Math.ceil(now + ttl);
 }
 
 /** Checks an absolute time argument (ms or `Date`) and returns it in ms. */

@@ -49,25 +49,52 @@ function utf8Length(text: string): number {
 
 /**
  * Throws unless `key` is a non-empty, well-formed string of at most 2048
- * UTF-8 bytes.
+ * UTF-8 bytes: the rule for a key about to be written.
  */
 export function checkKey(key: unknown, what: string): asserts key is string {
+  checkStoredKey(key, what);
+  // Each UTF-16 unit is at most 3 UTF-8 bytes, so short keys skip the count.
+  if (key.length * 3 > MAX_KEY_BYTES && utf8Length(key) > MAX_KEY_BYTES) {
+    throw new RangeError(
+      `Cannot ${what}: key must be 1 to ${MAX_KEY_BYTES} UTF-8 bytes, received ${utf8Length(key)} bytes`,
+    );
+  }
+}
+
+/**
+ * Throws unless `key` could name a stored row: a non-empty, well-formed
+ * string without NUL, of any length. Reads, deletes and the source of a rename
+ * use this rule, so that a longer key adopted from a legacy table can still be
+ * read and removed.
+ */
+export function checkStoredKey(key: unknown, what: string): asserts key is string {
   if (typeof key !== "string") {
     throw new TypeError(`Cannot ${what}: key must be a string, received ${typeName(key)}`);
   }
-  // Each UTF-16 unit is at most 3 UTF-8 bytes, so short keys skip the count.
-  if (key.length === 0 || (key.length * 3 > MAX_KEY_BYTES && utf8Length(key) > MAX_KEY_BYTES)) {
-    throw new RangeError(
-      `Cannot ${what}: key must be 1 to ${MAX_KEY_BYTES} UTF-8 bytes, received ${
-        key.length === 0 ? "an empty string" : `${utf8Length(key)} bytes`
-      }`,
-    );
+  if (key.length === 0) {
+    throw new RangeError(`Cannot ${what}: key must be 1 to ${MAX_KEY_BYTES} UTF-8 bytes, received an empty string`);
   }
   if (!key.isWellFormed()) {
     throw new RangeError(`Cannot ${what}: key must be well-formed Unicode, received a lone surrogate`);
   }
   if (key.includes("\0")) {
     throw new RangeError(`Cannot ${what}: key must not contain NUL characters`);
+  }
+}
+
+/**
+ * Throws `TypeError` unless `options` is `undefined` or an object whose own
+ * keys are all in `known`: a misspelt option must not be silently ignored.
+ */
+export function checkOptions(options: unknown, known: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Cannot ${what}: unknown option ${JSON.stringify(key)} (known: ${known.join(", ")})`);
+    }
   }
 }
 
@@ -109,10 +136,14 @@ export interface KeyCondition {
 
 function checkString(value: unknown, field: string, what: string): asserts value is string {
   if (typeof value !== "string") {
-    throw new TypeError(`Cannot ${what}: query.${field} must be a string, received ${typeName(value)}`);
+    throw new TypeError(`Cannot ${what}: ${field} must be a string, received ${typeName(value)}`);
   }
   if (value.includes("\0")) {
-    throw new RangeError(`Cannot ${what}: query.${field} must not contain NUL characters`);
+    throw new RangeError(`Cannot ${what}: ${field} must not contain NUL characters`);
+  }
+  // SQLite would see a lone surrogate as U+FFFD and match keys nobody named.
+  if (!value.isWellFormed()) {
+    throw new RangeError(`Cannot ${what}: ${field} must be well-formed Unicode, received a lone surrogate`);
   }
 }
 
@@ -125,49 +156,40 @@ export function compileQuery(query: unknown, what: string): KeyCondition {
     throw new TypeError(`Cannot ${what}: query must be an object, received ${typeName(query)}`);
   }
   const q = query as Record<string, unknown>;
-  const fields = Object.keys(q).filter((k) => q[k] !== undefined);
+  const fields = Object.keys(q);
   for (const field of fields) {
     if (!QUERY_FORMS.includes(field)) {
       throw new TypeError(`Cannot ${what}: unknown query field ${JSON.stringify(field)}`);
     }
+    // A present field is a condition: `{ prefix: undefined }` must never mean "every key".
+    checkString(q[field], `query.${field}`, what);
   }
-  const forms = [
-    "prefix" in q && q.prefix !== undefined,
-    q.like !== undefined,
-    q.glob !== undefined,
-    q.start !== undefined || q.end !== undefined,
-  ];
+  const forms = ["prefix" in q, "like" in q, "glob" in q, "start" in q || "end" in q];
   if (forms.filter(Boolean).length > 1) {
     throw new TypeError(
       `Cannot ${what}: a query takes one of prefix, start/end, like or glob, received ${fields.join(", ")}`,
     );
   }
-  if (q.escape !== undefined && q.like === undefined) {
+  if ("escape" in q && !("like" in q)) {
     throw new TypeError(`Cannot ${what}: query.escape goes with query.like`);
   }
-  if (q.prefix !== undefined) {
-    checkString(q.prefix, "prefix", what);
+  if (typeof q.prefix === "string") {
     return range(q.prefix === "" ? undefined : q.prefix, prefixEnd(q.prefix));
   }
-  if (q.like !== undefined) {
-    checkString(q.like, "like", what);
-    if (q.escape === undefined) return { sql: "k LIKE ?", params: [q.like] };
-    checkString(q.escape, "escape", what);
+  if (typeof q.like === "string") {
+    if (typeof q.escape !== "string") return { sql: "k LIKE ?", params: [q.like] };
     if (Array.from(q.escape).length !== 1) {
       throw new RangeError(`Cannot ${what}: query.escape must be one character, received ${typeName(q.escape)}`);
     }
     return { sql: "k LIKE ? ESCAPE ?", params: [q.like, q.escape] };
   }
-  if (q.glob !== undefined) {
-    checkString(q.glob, "glob", what);
+  if (typeof q.glob === "string") {
     // The literal head of the pattern bounds a range scan; GLOB filters the rest.
     const head = /^[^*?[]*/.exec(q.glob)![0];
     if (head === "") return { sql: "k GLOB ?", params: [q.glob] };
     const bounds = range(head, prefixEnd(head));
     return { sql: `${bounds.sql} AND k GLOB ?`, params: [...bounds.params, q.glob] };
   }
-  if (q.start !== undefined) checkString(q.start, "start", what);
-  if (q.end !== undefined) checkString(q.end, "end", what);
   return range(q.start as string | undefined, q.end as string | undefined);
 }
 
@@ -178,27 +200,25 @@ function range(start: string | undefined, end: string | undefined): KeyCondition
   return { sql: "1", params: [] };
 }
 
+const LIST_OPTIONS = ["limit", "reverse", "after"];
+
 /** Validates {@link ListOptions}. */
 export function checkListOptions(options: unknown, what: string): ListOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
-  }
+  checkOptions(options, LIST_OPTIONS, what);
   const o = options as ListOptions;
   if (o.limit !== undefined) {
     if (typeof o.limit !== "number") {
       throw new TypeError(`Cannot ${what}: limit must be a number, received ${typeName(o.limit)}`);
     }
-    if (!Number.isInteger(o.limit) || o.limit < 0) {
-      throw new RangeError(`Cannot ${what}: limit must be a whole number >= 0, received ${o.limit}`);
+    if (!Number.isSafeInteger(o.limit) || o.limit < 0) {
+      throw new RangeError(`Cannot ${what}: limit must be a safe whole number >= 0, received ${o.limit}`);
     }
   }
   if (o.reverse !== undefined && typeof o.reverse !== "boolean") {
     throw new TypeError(`Cannot ${what}: reverse must be a boolean, received ${typeName(o.reverse)}`);
   }
-  if (o.after !== undefined && typeof o.after !== "string") {
-    throw new TypeError(`Cannot ${what}: after must be a string, received ${typeName(o.after)}`);
-  }
+  if (o.after !== undefined) checkString(o.after, "after", what);
   return o;
 }
 

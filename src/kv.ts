@@ -13,6 +13,8 @@ import {
   checkKey,
   checkListOptions,
   checkName,
+  checkOptions,
+  checkStoredKey,
   compileQuery,
   type KeyCondition,
   type KeyQuery,
@@ -22,7 +24,7 @@ import {
 } from "./keys.ts";
 import { type KvStats, readStats } from "./stats.ts";
 import { Guard, Table } from "./table.ts";
-import { checkObject, planWrite, type SetOptions, type WritePlan } from "./write.ts";
+import { planWrite, type SetOptions, type WritePlan } from "./write.ts";
 
 export type { SetOptions } from "./write.ts";
 
@@ -165,7 +167,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   get<T = unknown>(key: string, fallback: T): T;
   get<T>(key: string, fallback?: T): T | undefined {
     const conn = this.#check("get key");
-    checkKey(key, "get key");
+    checkStoredKey(key, "get key");
     const row = this.#table.read.get([key]);
     if (!Kv.#found(conn, row)) return fallback;
     return decodeValue(row[0], row[1], conn.codec) as T;
@@ -189,7 +191,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   getEntry<T = unknown>(key: string): KvEntry<T> | undefined {
     const conn = this.#check("get entry");
-    checkKey(key, "get entry");
+    checkStoredKey(key, "get entry");
     const row = this.#table.readEntry.get([key]);
     if (!Kv.#found(conn, row)) return undefined;
     return {
@@ -220,7 +222,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (!Array.isArray(keys)) {
       throw new TypeError(`Cannot get many keys: keys must be an array, received ${typeName(keys)}`);
     }
-    for (const key of keys) checkKey(key, "get many keys");
+    for (const key of keys) checkStoredKey(key, "get many keys");
     if (keys.length === 0) return [];
     const found = new Map<string, SqlRow>();
     for (const row of this.#table.readMany.all([JSON.stringify(keys), conn.now()])) {
@@ -246,7 +248,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   has(key: string): boolean {
     const conn = this.#check("check key");
-    checkKey(key, "check key");
+    checkStoredKey(key, "check key");
     const row = this.#table.readExpiry.get([key]);
     return row !== undefined && isLive(row[0], conn.now());
   }
@@ -344,7 +346,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   delete(key: string): boolean {
     const conn = this.#checkWrite("delete key");
-    checkKey(key, "delete key");
+    checkStoredKey(key, "delete key");
     const live = this.#table.remove.run([key, conn.now()]) > 0;
     if (live) conn.counters.deletes++;
     return live;
@@ -369,7 +371,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("delete many keys");
     let deleted: number;
     if (Array.isArray(keysOrQuery)) {
-      for (const key of keysOrQuery) checkKey(key, "delete many keys");
+      for (const key of keysOrQuery) checkStoredKey(key, "delete many keys");
       const st = this.#table.remove;
       deleted = conn.atomic(() => {
         const now = conn.now();
@@ -393,7 +395,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   take<T = unknown>(key: string): T | undefined {
     const conn = this.#checkWrite("take key");
-    checkKey(key, "take key");
+    checkStoredKey(key, "take key");
     const row = this.#table.take.all([key])[0];
     if (!Kv.#found(conn, row)) return undefined;
     conn.counters.deletes++;
@@ -428,7 +430,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (typeof by === "number" && !Number.isFinite(by)) {
       throw new RangeError(`Cannot increment key: by must be finite, received ${by}`);
     }
-    checkObject(options, "increment key");
+    checkOptions(options, ["ttl", "expiresAt"], "increment key");
     const now = conn.now();
     const expiry = expiryOf(options ?? {}, now, "increment key") ?? null;
     if (typeof by === "number" && Number.isSafeInteger(by)) {
@@ -452,7 +454,14 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
           if (typeof by === "bigint" && !Number.isSafeInteger(Number(by))) {
             throw new RangeError(`Cannot increment key: the stored number cannot take the bigint ${by}`);
           }
-          next = current + Number(by);
+          const step = Number(by);
+          next = current + step;
+          if (Number.isInteger(current) && Number.isInteger(step) && !Number.isSafeInteger(next)) {
+            // Past 2^53 a number stops counting (x + 1 === x): refuse rather than stall.
+            throw new RangeError(
+              `Cannot increment key: ${current} + ${by} passes Number.MAX_SAFE_INTEGER; store a bigint to count further`,
+            );
+          }
         } else if (typeof current === "bigint") {
           if (typeof by === "number" && !Number.isInteger(by)) {
             throw new RangeError(`Cannot increment key: the stored bigint cannot take the fraction ${by}`);
@@ -481,7 +490,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   ttl(key: string): number | undefined {
     const conn = this.#check("read ttl");
-    checkKey(key, "read ttl");
+    checkStoredKey(key, "read ttl");
     const row = this.#table.readExpiry.get([key]);
     if (row === undefined) return undefined;
     if (row[0] === null) return Infinity;
@@ -545,9 +554,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   rename(from: string, to: string, options?: { overwrite?: boolean }): boolean {
     const conn = this.#checkWrite("rename key");
-    checkKey(from, "rename key");
+    checkStoredKey(from, "rename key");
     checkKey(to, "rename key");
-    checkObject(options, "rename key");
+    checkOptions(options, ["overwrite"], "rename key");
     const overwrite = options?.overwrite ?? false;
     if (typeof overwrite !== "boolean") {
       throw new TypeError(`Cannot rename key: overwrite must be a boolean, received ${typeName(overwrite)}`);
@@ -849,6 +858,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const rows = conn.prepare("PRAGMA integrity_check").all([]);
     const report = rows.map((row) => String(row[0]));
     if (report.length !== 1 || report[0] !== "ok") {
+      conn.damaged = true;
       throw new KvCorruptError(`The database file is damaged: ${report.join("; ")}`);
     }
   }
@@ -877,7 +887,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * @param options `optimize`: run `PRAGMA optimize` first. @default { optimize: true }
    */
   close(options?: CloseOptions): void {
-    checkObject(options, "close store");
+    checkOptions(options, ["optimize"], "close store");
     if (this.#table.name.includes("/")) {
       this.#closed = true;
       return;

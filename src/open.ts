@@ -5,15 +5,15 @@
  * @module
  */
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { taggedJson } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import type { Driver } from "./driver.ts";
-import { KvBusyError, KvError, wrapDriverError } from "./errors.ts";
+import { KvBusyError, KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
 import { typeName } from "./keys.ts";
 import { Kv } from "./kv.ts";
 import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { migrate } from "./schema.ts";
+import { checkSchema, migrate } from "./schema.ts";
 
 /** What an adapter supplies to open a file: the driver over a new connection. */
 export type OpenDatabase = (path: string, readOnly: boolean) => Driver;
@@ -52,13 +52,40 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
     throw new TypeError("Cannot open store: closeDatabase goes with fromDatabase()");
   }
   if (!isMemory(file) && !resolved.readOnly) makeParent(file);
-  let driver: Driver;
+  const open = (target: string): Kv => {
+    let driver: Driver;
+    try {
+      driver = openDatabase(target, resolved.readOnly);
+    } catch (error) {
+      throw wrapDriverError(error, `Cannot open ${JSON.stringify(file)} with ${name}`, undefined);
+    }
+    return build(driver, file, { ...resolved, closeDatabase: true });
+  };
   try {
-    driver = openDatabase(file, resolved.readOnly);
+    return open(file);
   } catch (error) {
-    throw wrapDriverError(error, `Cannot open ${JSON.stringify(file)} with ${name}`, undefined);
+    if (!noShm.has(error as object)) throw error;
+    // A WAL file on a read-only folder or file system: SQLite cannot create
+    // the -shm beside it. Opened immutable, it reads the file alone, which is
+    // right only while no -wal holds changes the file lacks.
+    if (fileSize(`${file}-wal`) > 0) throw error;
+    try {
+      return open(`file:${file.replace(/[?#%]/g, encodeURIComponent)}?immutable=1`);
+    } catch {
+      throw error;
+    }
   }
-  return build(driver, file, { ...resolved, closeDatabase: true });
+}
+
+/** Errors of a read-only open that failed for want of a writable -shm. */
+const noShm = new WeakSet<object>();
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -90,6 +117,7 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
   });
   try {
     conn.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
+    inspect(driver, o.table, path, o.readOnly);
     if (!o.readOnly && !isMemory(path)) setJournalMode(conn, o.journalMode, o.busyTimeout);
     conn.exec(`PRAGMA synchronous = ${o.synchronous.toUpperCase()}`);
     if (o.cacheSize !== undefined) conn.exec(`PRAGMA cache_size = ${o.cacheSize}`);
@@ -108,6 +136,28 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
   const kv = new Kv(conn, o.table);
   if (o.sweepInterval > 0) startSweeper(conn, kv, o.sweepInterval);
   return kv;
+}
+
+function inspect(driver: Driver, table: string, path: string, readOnly: boolean): void {
+  try {
+    checkSchema(driver, table);
+  } catch (error) {
+    if (error instanceof KvError) throw error;
+    const code = driver.errorCode(error);
+    if (readOnly && !isMemory(path) && primaryCode(error, code) === 14) {
+      const shm = new KvReadOnlyError(
+        `Cannot open ${JSON.stringify(path)} read-only: SQLite cannot create ${
+          JSON.stringify(`${path}-shm`)
+        } beside it (a WAL file in a read-only folder or file system) and ${
+          JSON.stringify(`${path}-wal`)
+        } holds changes not yet in the file; open it once where it is writable, or use journalMode "delete"`,
+        { cause: error },
+      );
+      noShm.add(shm);
+      throw shm;
+    }
+    throw wrapDriverError(error, `Cannot read ${JSON.stringify(path)}`, code);
+  }
 }
 
 function sleep(ms: number): void {

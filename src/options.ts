@@ -100,6 +100,23 @@ function checkBoolean(value: unknown, field: string): boolean {
   return value;
 }
 
+/**
+ * A user's clock, checked on every reading: a clock that returns NaN or a
+ * string would make every TTL key immortal without a word.
+ */
+function checkedClock(now: () => unknown): () => number {
+  return () => {
+    const t = now();
+    if (typeof t !== "number") {
+      throw new TypeError(`Cannot read the clock: now() must return a number of ms, received ${typeName(t)}`);
+    }
+    if (!Number.isFinite(t)) {
+      throw new RangeError(`Cannot read the clock: now() must return a finite time, received ${t}`);
+    }
+    return t;
+  };
+}
+
 /** Validates options and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
@@ -124,7 +141,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   return {
     table,
     codec: o.codec as Codec | undefined,
-    now: (o.now as (() => number) | undefined) ?? Date.now,
+    now: o.now === undefined ? Date.now : checkedClock(o.now as () => unknown),
     readOnly: checkBoolean(o.readOnly, "readOnly"),
     busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? DEFAULTS.busyTimeout,
     journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal"),

@@ -35,12 +35,72 @@ function expireIndexSql(table: string): string {
   } (expire_time) WHERE expire_time IS NOT NULL;`;
 }
 
-function columnsOf(driver: Driver, table: string): string[] {
-  const st = driver.prepare(`SELECT name FROM pragma_table_info(?)`);
+interface Column {
+  name: string;
+  type: string;
+  pk: number;
+}
+
+function columnsOf(driver: Driver, table: string): Column[] {
+  const st = driver.prepare(`SELECT name, upper(type), pk FROM pragma_table_info(?)`);
   try {
-    return st.all([table]).map((row) => String(row[0]));
+    return st.all([table]).map((row) => ({ name: String(row[0]), type: String(row[1]), pk: Number(row[2]) }));
   } finally {
     st.finalize();
+  }
+}
+
+function objectType(driver: Driver, name: string): string | undefined {
+  const st = driver.prepare(`SELECT type FROM sqlite_master WHERE name = ?`);
+  try {
+    const row = st.get([name]);
+    return row === undefined ? undefined : String(row[0]);
+  } finally {
+    st.finalize();
+  }
+}
+
+const TEXT_TYPE = /CHAR|CLOB|TEXT/;
+const NUMERIC_TYPE = /^$|INT|REAL|FLOA|DOUB|NUMERIC/;
+
+/**
+ * Why an existing table that kvsqlite did not create cannot be adopted, or
+ * `undefined` when it has the legacy Kvsqlite shape: a text primary key `k`,
+ * an untyped or BLOB `v`, perhaps a numeric `expire_time`, nothing else.
+ * Another program's table of the same name is left alone.
+ */
+function notLegacy(driver: Driver, table: string): string | undefined {
+  const type = objectType(driver, table);
+  if (type !== "table") return `it is a ${type}, not a table`;
+  const columns = columnsOf(driver, table);
+  const by = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
+  const k = by.get("k");
+  const v = by.get("v");
+  const exp = by.get("expire_time");
+  const found = columns.map((c) => `${c.name} ${c.type}${c.pk ? " PRIMARY KEY" : ""}`.trim()).join(", ");
+  if (
+    k === undefined || v === undefined || columns.length !== (exp === undefined ? 2 : 3) ||
+    k.pk !== 1 || !TEXT_TYPE.test(k.type) || (v.type !== "" && v.type !== "BLOB") || v.pk !== 0 ||
+    (exp !== undefined && (!NUMERIC_TYPE.test(exp.type) || exp.pk !== 0))
+  ) {
+    return `it has the columns (${found}), not the Kvsqlite shape (k TEXT PRIMARY KEY, v BLOB[, expire_time])`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks, reading only, that `table` can be opened: its recorded version is
+ * not newer than the library's and, when kvsqlite has not recorded it, it is
+ * missing or has the legacy shape. Runs before anything changes the file
+ * (even the journal mode), so that a refused file stays byte-identical.
+ */
+export function checkSchema(driver: Driver, table: string): void {
+  const version = storedVersion(driver, table);
+  if (version !== undefined) return checkNotNewer(version, table);
+  if (objectType(driver, table) === undefined) return;
+  const why = notLegacy(driver, table);
+  if (why !== undefined) {
+    throw new KvSchemaError(`Cannot open table ${JSON.stringify(table)}: ${why}; the file was left unchanged`);
   }
 }
 
@@ -66,25 +126,20 @@ function storedVersion(driver: Driver, table: string): number | undefined {
  * own `expire_time` in seconds), which is adopted in place.
  */
 function migrateTo1(driver: Driver, table: string): void {
-  const columns = columnsOf(driver, table);
-  if (columns.length === 0) {
+  if (objectType(driver, table) === undefined) {
     driver.exec(createTableSql(table));
     return;
   }
-  if (!columns.includes("k") || !columns.includes("v")) {
-    throw new KvSchemaError(
-      `Cannot open table ${JSON.stringify(table)}: it exists but has no k and v columns (found ${columns.join(", ")})`,
-    );
-  }
+  checkSchema(driver, table);
   const t = quoteName(table);
-  if (columns.includes("expire_time")) {
+  if (columnsOf(driver, table).some((c) => c.name.toLowerCase() === "expire_time")) {
     // Kvsqlite counted expiry in seconds; kvsqlite counts in milliseconds.
     driver.exec(`UPDATE ${t} SET expire_time = CAST(expire_time * 1000 AS INTEGER) WHERE expire_time IS NOT NULL`);
   } else {
     driver.exec(`ALTER TABLE ${t} ADD COLUMN expire_time INTEGER`);
   }
-  if (!columns.includes("kind")) driver.exec(`ALTER TABLE ${t} ADD COLUMN kind INTEGER NOT NULL DEFAULT 0`);
-  if (!columns.includes("version")) driver.exec(`ALTER TABLE ${t} ADD COLUMN version INTEGER NOT NULL DEFAULT 0`);
+  driver.exec(`ALTER TABLE ${t} ADD COLUMN kind INTEGER NOT NULL DEFAULT 0`);
+  driver.exec(`ALTER TABLE ${t} ADD COLUMN version INTEGER NOT NULL DEFAULT 0`);
   driver.exec(expireIndexSql(table));
 }
 

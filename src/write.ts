@@ -5,7 +5,7 @@
  */
 
 import { expiryOf, type ExpiryOptions } from "./expiry.ts";
-import { typeName } from "./keys.ts";
+import { checkOptions, typeName } from "./keys.ts";
 import { Guard } from "./table.ts";
 
 /** Options of {@link Kv.set}. */
@@ -28,16 +28,16 @@ export interface WritePlan {
   expireTime: number | null;
 }
 
-/** Throws unless `options` is an object or undefined. */
-export function checkObject(options: unknown, what: string): void {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`Cannot ${what}: options must be an object, received ${typeName(options)}`);
-  }
-}
+/** The options {@link Kv.set} and {@link Kv.setMany} know. */
+export const SET_OPTIONS: readonly string[] = ["ttl", "expiresAt", "ifAbsent", "ifPresent", "keepTtl", "ifVersion"];
 
 /** Checks a write's options and returns its plan; throws `TypeError`/`RangeError` for bad ones. */
 export function planWrite(options: SetOptions, now: number, what: string): WritePlan {
-  checkObject(options, what);
+  checkOptions(options, SET_OPTIONS, what);
+  if ("ifVersion" in options && options.ifVersion === undefined) {
+    // An absent condition must be absent on purpose: `entry?.version` of a missing key is undefined.
+    throw new TypeError(`Cannot ${what}: ifVersion must be a version number or null, received undefined`);
+  }
   const expiry = expiryOf(options, now, what);
   for (const flag of ["ifAbsent", "ifPresent", "keepTtl"] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== "boolean") {

@@ -19,7 +19,7 @@ const RUNTIMES: Runtime[] = [
 export function crossRuntimeTests(test: TestFn): void {
   const expected = taggedJson.encode([...SAMPLE].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   for (const writer of RUNTIMES) {
-    test(`a file written on ${writer.name} reads the same on node, bun and deno`, async () => {
+    test(`a file written on ${writer.name} reads the same on node, bun and deno, the deepest value included`, async () => {
       for (const rt of RUNTIMES) assert.ok(existsSync(rt.command), `${rt.command} is installed by npm ci`);
       const path = tempFile();
       const w = await runWorker(writer, ["write-sample", path]);
@@ -27,6 +27,7 @@ export function crossRuntimeTests(test: TestFn): void {
       for (const reader of RUNTIMES) {
         const r = await runWorker(reader, ["read-sample", path]);
         assert.equal(r.lines[0], expected, `${writer.name} -> ${reader.name}: ${r.stderr}`);
+        assert.equal(r.lines[1], "depth 1000", `${writer.name} -> ${reader.name}: the deepest value: ${r.stderr}`);
       }
     });
   }
