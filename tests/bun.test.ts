@@ -6,6 +6,7 @@ import { bunTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
+import { crashTests } from "./suite_crash.ts";
 
 const test: TestFn = (name, fn) => bunTest(name, fn, 120_000);
 const bun = bunTarget();
@@ -13,4 +14,5 @@ defineSuite(test, bun);
 defineSuite(test, nodeTarget("bun"));
 builtinTests(test, openKv, "bun:sqlite");
 processTests(test, bun.raw);
+crashTests(test, bun);
 afterAll(cleanup);

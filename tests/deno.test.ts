@@ -7,6 +7,7 @@ import { nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
+import { crashTests } from "./suite_crash.ts";
 import type { Target } from "./harness.ts";
 
 declare const Deno: {
@@ -27,6 +28,7 @@ const node = nodeTarget("deno");
 defineSuite(test, node);
 builtinTests(test, openKv, "node:sqlite");
 processTests(test, node.raw);
+crashTests(test, node);
 
 let dbTarget: Target | undefined;
 let reason = "";

@@ -8,10 +8,12 @@ import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { crossRuntimeTests } from "./suite_cross.ts";
 import { builtinTests } from "./suite_builtin.ts";
+import { crashTests } from "./suite_crash.ts";
 
 const target = nodeTarget("node");
 defineSuite(test, target);
 builtinTests(test, openKv, "node:sqlite");
 processTests(test, target.raw);
+crashTests(test, target);
 crossRuntimeTests(test);
 after(cleanup);

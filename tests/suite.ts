@@ -8,6 +8,9 @@ import { valueTests } from "./suite_values.ts";
 import { opsTests } from "./suite_ops.ts";
 import { queryTests } from "./suite_query.ts";
 import { adminTests } from "./suite_admin.ts";
+import { reliabilityTests } from "./suite_reliability.ts";
+import { modelTests } from "./suite_model.ts";
+import { faultTests } from "./suite_fault.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -18,4 +21,7 @@ export function defineSuite(test: TestFn, target: Target): void {
   opsTests(named, target);
   queryTests(named, target);
   adminTests(named, target);
+  reliabilityTests(named, target);
+  modelTests(named, target);
+  faultTests(named, target);
 }

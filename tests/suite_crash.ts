@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Target, TestFn } from "./harness.ts";
+import { currentRuntime } from "./suite_process.ts";
+import { tempFile } from "./util.ts";
+
+const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
+
+/** How many kills: a few in `npm test`, many with KVSQLITE_LONG=1. */
+export function crashKills(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  return env.KVSQLITE_LONG === "1" ? Number(env.KVSQLITE_KILLS ?? 200) : 4;
+}
+
+/** Starts the crash writer and SIGKILLs it `delay` ms after its first acknowledgement. */
+function killWriter(path: string, round: number, delay: number): Promise<string[]> {
+  const rt = currentRuntime();
+  return new Promise((resolve, reject) => {
+    const child = spawn(rt.command, [...rt.args, WORKER, "crash-writer", path, String(round)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const acks: string[] = [];
+    let buffer = "";
+    let stderr = "";
+    let armed = false;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      acks.push(...lines);
+      if (!armed && acks.length > 0) {
+        armed = true;
+        setTimeout(() => child.kill("SIGKILL"), delay);
+      }
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (_code, signal) => {
+      if (signal !== "SIGKILL") reject(new Error(`the writer ended without being killed: ${stderr}`));
+      else resolve(acks);
+    });
+  });
+}
+
+/**
+ * SIGKILL a writer process at random moments (autocommit, setMany, nested
+ * transactions) and check after each kill: the file is sound, every
+ * acknowledged write is there, and no batch or transaction is half applied.
+ */
+export function crashTests(test: TestFn, t: Target): void {
+  const kills = crashKills();
+  test(`${kills} SIGKILLs of a writer lose no acknowledged write and leave no batch half applied`, async () => {
+    const path = tempFile();
+    let seed = 0x2545f491;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let acked = 0;
+    for (let round = 0; round < kills; round++) {
+      const acks = await killWriter(path, round, Math.floor(random() * 120));
+      acked += acks.length;
+      using kv = t.openKv(path);
+      kv.integrityCheck();
+      let txDone = 0;
+      for (const line of acks) {
+        const [kind, r, i] = line.split(" ");
+        if (kind === "a") assert.equal(kv.get(`a:${r}:${i}`), Number(i), line);
+        if (kind === "b") assert.equal(kv.count({ prefix: `b:${r}:${i}:` }), 50, line);
+        if (kind === "t") {
+          assert.equal(kv.count({ prefix: `t:${r}:${i}:` }), 11, line);
+          txDone++;
+        }
+      }
+      // Whatever the kill interrupted is there whole or not at all.
+      const batches = new Map<string, number>();
+      for (const key of kv.keys({ prefix: `b:${round}:` })) {
+        const id = key.split(":").slice(0, 3).join(":");
+        batches.set(id, (batches.get(id) ?? 0) + 1);
+      }
+      for (const [id, n] of batches) assert.equal(n, 50, `${id} is half applied`);
+      const txs = new Map<string, number>();
+      for (const key of kv.keys({ prefix: `t:${round}:` })) {
+        const id = key.split(":").slice(0, 3).join(":");
+        txs.set(id, (txs.get(id) ?? 0) + 1);
+      }
+      for (const [id, n] of txs) assert.equal(n, 11, `${id} is half applied`);
+      assert.ok(txs.size >= txDone && txs.size <= txDone + 1);
+      const counted = [...Array(round + 1).keys()].reduce((sum, r) => sum + kv.count({ prefix: `t:${r}:` }) / 11, 0);
+      assert.equal(kv.get("t:count", 0), counted, "the counter moved with every committed transaction");
+    }
+    assert.ok(acked >= kills, "every writer acknowledged at least one write before its kill");
+  });
+}
