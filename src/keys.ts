@@ -7,6 +7,9 @@
 
 import type { SqlValue } from "./driver.ts";
 
+/** Stands for the key table's tag table in a {@link KeyCondition}'s SQL. */
+export const TAGS = "$tags";
+
 /** The largest key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 2048;
 
@@ -15,13 +18,15 @@ export const MAX_KEY_BYTES = 2048;
  * - `{ prefix }`: keys that start with the string (a range scan; `%`, `_`, `\` are literal);
  * - `{ start?, end? }`: start inclusive, end exclusive, in UTF-8 byte order;
  * - `{ like, escape? }`: SQLite `LIKE`, ASCII case-insensitive;
- * - `{ glob }`: SQLite `GLOB`, case-sensitive, `*`, `?` and `[...]`.
+ * - `{ glob }`: SQLite `GLOB`, case-sensitive, `*`, `?` and `[...]`;
+ * - `{ tag }`: keys written with that tag.
  */
 export type KeyQuery =
   | { prefix: string }
   | { start?: string; end?: string }
   | { like: string; escape?: string }
-  | { glob: string };
+  | { glob: string }
+  | { tag: string };
 
 /** Options of every listing. */
 export interface ListOptions {
@@ -33,7 +38,8 @@ export interface ListOptions {
   after?: string;
 }
 
-function utf8Length(text: string): number {
+/** The length of `text` in UTF-8 bytes. */
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -147,7 +153,7 @@ function checkString(value: unknown, field: string, what: string): asserts value
   }
 }
 
-const QUERY_FORMS = ["prefix", "start", "end", "like", "escape", "glob"];
+const QUERY_FORMS = ["prefix", "start", "end", "like", "escape", "glob", "tag"];
 
 /** Validates a {@link KeyQuery} and turns it into SQL over the primary key. */
 export function compileQuery(query: unknown, what: string): KeyCondition {
@@ -164,10 +170,10 @@ export function compileQuery(query: unknown, what: string): KeyCondition {
     // A present field is a condition: `{ prefix: undefined }` must never mean "every key".
     checkString(q[field], `query.${field}`, what);
   }
-  const forms = ["prefix" in q, "like" in q, "glob" in q, "start" in q || "end" in q];
+  const forms = ["prefix" in q, "like" in q, "glob" in q, "tag" in q, "start" in q || "end" in q];
   if (forms.filter(Boolean).length > 1) {
     throw new TypeError(
-      `Cannot ${what}: a query takes one of prefix, start/end, like or glob, received ${fields.join(", ")}`,
+      `Cannot ${what}: a query takes one of prefix, start/end, like, glob or tag, received ${fields.join(", ")}`,
     );
   }
   if ("escape" in q && !("like" in q)) {
@@ -182,6 +188,11 @@ export function compileQuery(query: unknown, what: string): KeyCondition {
       throw new RangeError(`Cannot ${what}: query.escape must be one character, received ${typeName(q.escape)}`);
     }
     return { sql: "k LIKE ? ESCAPE ?", params: [q.like, q.escape] };
+  }
+  if (typeof q.tag === "string") {
+    // Driven by the tag index; `tagged = 1` ignores tag rows left behind by a
+    // writer that stopped between its statements.
+    return { sql: `k IN (SELECT k FROM ${TAGS} WHERE tag = ?) AND tagged = 1`, params: [q.tag] };
   }
   if (typeof q.glob === "string") {
     // The literal head of the pattern bounds a range scan; GLOB filters the rest.
@@ -224,7 +235,8 @@ export function checkListOptions(options: unknown, what: string): ListOptions {
 
 /**
  * Throws unless `name` can name a table or a namespace: 1 to 128 characters,
- * no NUL, no `/` (the namespace separator), not starting with `sqlite_`.
+ * no NUL, no `/` (the namespace separator), not starting with `sqlite_` or
+ * `kvsqlite_` (kvsqlite's own tables).
  */
 export function checkName(name: unknown, field: string, what: string): asserts name is string {
   if (typeof name !== "string") {
@@ -232,10 +244,10 @@ export function checkName(name: unknown, field: string, what: string): asserts n
   }
   if (
     name.length === 0 || name.length > 128 || name.includes("\0") || name.includes("/") ||
-    /^sqlite_/i.test(name) || !name.isWellFormed()
+    /^(kv)?sqlite_/i.test(name) || !name.isWellFormed()
   ) {
     throw new RangeError(
-      `Cannot ${what}: ${field} must be 1 to 128 characters without "/" or NUL and not start with "sqlite_", received ${
+      `Cannot ${what}: ${field} must be 1 to 128 characters without "/" or NUL and not start with "sqlite_" or "kvsqlite_", received ${
         typeName(name)
       }`,
     );

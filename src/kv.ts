@@ -25,6 +25,8 @@ import {
 import { type KvStats, readStats } from "./stats.ts";
 import { Guard, Table } from "./table.ts";
 import { planWrite, type SetOptions, type WritePlan } from "./write.ts";
+import * as tags from "./tags.ts";
+import { tagTableName } from "./schema.ts";
 
 export type { SetOptions } from "./write.ts";
 
@@ -253,6 +255,28 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     return row !== undefined && isLive(row[0], conn.now());
   }
 
+  /**
+   * The tags of a live key.
+   *
+   * @param key The key.
+   * @returns Its tags, sorted; `[]` when it has none; `undefined` when it is missing or expired.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("post:1", "hello", { tags: ["user:42", "feed"] });
+   * assert.deepEqual(kv.tags("post:1"), ["feed", "user:42"]);
+   * assert.deepEqual(kv.keys({ tag: "user:42" }), ["post:1"]);
+   * ```
+   */
+  tags(key: string): string[] | undefined {
+    const conn = this.#check("read tags");
+    checkStoredKey(key, "read tags");
+    return tags.tagsOf(this.#table, key, conn.now());
+  }
+
   // ---- writes --------------------------------------------------------------
 
   /**
@@ -260,7 +284,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    *
    * @param key The key.
    * @param value Any value the codec can encode.
-   * @param options `ttl` or `expiresAt`; `ifAbsent`, `ifPresent` or `ifVersion`; `keepTtl`.
+   * @param options `ttl` or `expiresAt`; `ifAbsent`, `ifPresent` or `ifVersion`; `keepTtl`; `tags`.
    * @returns `true` when written, `false` when a condition stopped the write.
    * @throws {TypeError | RangeError} For a bad key or bad options (nothing is written).
    * @throws {KvCodecError} When the value cannot be encoded (nothing is written).
@@ -286,8 +310,22 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     return written;
   }
 
-  /** Runs the statement a write plan calls for; `undefined` plan: a plain set. Returns rows changed. */
+  /**
+   * Writes one key as a plan says (`undefined`: a plain set) and returns the
+   * rows changed. The common write is one statement; a key that carries tags,
+   * or a write that gives tags, takes the transaction that re-tags it.
+   */
   #write(plan: WritePlan | undefined, key: string, v: SqlValue, kind: number, now: number): number {
+    const given = plan?.tags;
+    if (given === undefined || given.length === 0) {
+      const n = this.#writeRow(plan, key, v, kind, now);
+      if (n > 0 || !tags.isTagged(this.#table, key)) return n;
+    }
+    return tags.writeTagged(this.#conn, this.#table, key, given ?? [], () => this.#writeRow(plan, key, v, kind, now));
+  }
+
+  /** Runs the statement a write plan calls for. It changes no row that carries tags. */
+  #writeRow(plan: WritePlan | undefined, key: string, v: SqlValue, kind: number, now: number): number {
     const table = this.#table;
     const version = this.#conn.nextVersion(now);
     if (plan === undefined || (plan.guard === Guard.none && !plan.keepTtl)) {
@@ -347,7 +385,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   delete(key: string): boolean {
     const conn = this.#checkWrite("delete key");
     checkStoredKey(key, "delete key");
-    const live = this.#table.remove.run([key, conn.now()]) > 0;
+    const now = conn.now();
+    const live = this.#table.remove.run([key, now]) > 0 || tags.removeTagged(conn, this.#table, key, now);
     if (live) conn.counters.deletes++;
     return live;
   }
@@ -372,16 +411,18 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     let deleted: number;
     if (Array.isArray(keysOrQuery)) {
       for (const key of keysOrQuery) checkStoredKey(key, "delete many keys");
-      const st = this.#table.remove;
+      const table = this.#table;
       deleted = conn.atomic(() => {
         const now = conn.now();
         let n = 0;
-        for (const key of keysOrQuery) n += st.run([key, now]);
+        for (const key of keysOrQuery) {
+          if (table.remove.run([key, now]) > 0 || tags.removeTagged(conn, table, key, now)) n++;
+        }
         return n;
       });
     } else {
       const cond = compileQuery(keysOrQuery, "delete many keys");
-      deleted = this.#table.deleteWhere(cond).run([...cond.params, conn.now()]);
+      deleted = tags.deleteWhere(conn, this.#table, cond, conn.now());
     }
     conn.counters.deletes += deleted;
     return deleted;
@@ -396,7 +437,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   take<T = unknown>(key: string): T | undefined {
     const conn = this.#checkWrite("take key");
     checkStoredKey(key, "take key");
-    const row = this.#table.take.all([key])[0];
+    const row = this.#table.take.all([key])[0] ?? tags.takeTagged(conn, this.#table, key);
     if (!Kv.#found(conn, row)) return undefined;
     conn.counters.deletes++;
     return decodeValue(row[0], row[1], conn.codec) as T;
@@ -447,7 +488,14 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       if (row === undefined || !isLive(row[2], now)) {
         next = by;
         const [v, kind] = encodeValue(next, conn.codec);
-        this.#table.upsert.run([key, v, kind, expiry, conn.nextVersion(now)]);
+        // A new value: over an expired row that carried tags, it starts untagged.
+        this.#write(
+          { guard: Guard.none, keepTtl: false, version: null, expireTime: expiry, tags: undefined },
+          key,
+          v,
+          kind,
+          now,
+        );
       } else {
         const current = decodeValue(row[0], row[1], conn.codec);
         if (typeof current === "number") {
@@ -473,7 +521,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
           );
         }
         const [v, kind] = encodeValue(next, conn.codec);
-        this.#table.write(Guard.present, true).run([now, null, key, v, kind, null, conn.nextVersion(now)]);
+        // incr keeps the key's expiry and its tags.
+        this.#table.write(Guard.present, true, true).run([now, null, key, v, kind, null, conn.nextVersion(now)]);
       }
       conn.counters.sets++;
       return next;
@@ -539,7 +588,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   purgeExpired(): number {
     const conn = this.#checkWrite("purge expired keys");
-    const n = this.#table.purge.run([conn.now()]);
+    const n = tags.purge(conn, this.#table, conn.now());
     conn.counters.purged += n;
     return n;
   }
@@ -568,8 +617,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       if (from === to) return true;
       const target = this.#table.readExpiry.get([to]);
       if (target !== undefined && isLive(target[0], now) && !overwrite) return false;
+      this.#table.dropTags.run([to]);
       this.#table.drop.run([to]);
       this.#table.move.run([to, conn.nextVersion(now), from]);
+      this.#table.moveTags.run([to, from]);
       return true;
     });
   }
@@ -693,6 +744,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("clear store");
     return conn.atomic(() => {
       const live = this.count();
+      this.#table.clearTags.run([]);
       this.#table.clear.run([]);
       conn.counters.deletes += live;
       return live;
@@ -799,7 +851,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     conn.atomic(() => {
       for (const t of doomed) {
         conn.forget(quoteName(t));
-        conn.exec(`DROP TABLE IF EXISTS ${quoteName(t)}`);
+        conn.forget(quoteName(tagTableName(t)));
+        conn.exec(`DROP TABLE IF EXISTS ${quoteName(t)}; DROP TABLE IF EXISTS ${quoteName(tagTableName(t))}`);
       }
     });
     const child = this.#children.get(name);

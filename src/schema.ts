@@ -11,10 +11,28 @@ import { KvReadOnlyError, KvSchemaError } from "./errors.ts";
 import { quoteName } from "./keys.ts";
 
 /** The schema version this library writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The table that records the schema version of every kvsqlite table in the file. */
 export const META_TABLE = "kvsqlite_meta";
+
+/**
+ * The tag table of a key table: outside the name range `table/...` of its
+ * namespaces, and out of reach of a user's table name (`kvsqlite_` is reserved).
+ */
+export function tagTableName(table: string): string {
+  return `kvsqlite_tags/${table}`;
+}
+
+function tagTableSql(table: string): string {
+  const tags = tagTableName(table);
+  return `CREATE TABLE IF NOT EXISTS ${quoteName(tags)} (
+  tag TEXT NOT NULL,
+  k TEXT NOT NULL,
+  PRIMARY KEY (tag, k)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${quoteName(`${tags}.k`)} ON ${quoteName(tags)} (k);`;
+}
 
 /** The SQL that creates one key table (the root table or a namespace) at the current version. */
 export function createTableSql(table: string): string {
@@ -24,9 +42,11 @@ export function createTableSql(table: string): string {
   v BLOB,
   kind INTEGER NOT NULL DEFAULT 0,
   expire_time INTEGER,
-  version INTEGER NOT NULL DEFAULT 0
+  version INTEGER NOT NULL DEFAULT 0,
+  tagged INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-${expireIndexSql(table)}`;
+${expireIndexSql(table)}
+${tagTableSql(table)}`;
 }
 
 function expireIndexSql(table: string): string {
@@ -125,11 +145,8 @@ function storedVersion(driver: Driver, table: string): number | undefined {
  * the Python Kvsqlite (`k VARCHAR(4096) PRIMARY KEY, v BLOB`, perhaps with its
  * own `expire_time` in seconds), which is adopted in place.
  */
+/** Adopts a table left by the Python Kvsqlite (checked by {@link checkSchema}). */
 function migrateTo1(driver: Driver, table: string): void {
-  if (objectType(driver, table) === undefined) {
-    driver.exec(createTableSql(table));
-    return;
-  }
   checkSchema(driver, table);
   const t = quoteName(table);
   if (columnsOf(driver, table).some((c) => c.name.toLowerCase() === "expire_time")) {
@@ -143,7 +160,25 @@ function migrateTo1(driver: Driver, table: string): void {
   driver.exec(expireIndexSql(table));
 }
 
-const MIGRATIONS: ((driver: Driver, table: string) => void)[] = [migrateTo1];
+/** Tags: every key table of the root (itself and its namespaces) gains `tagged` and its tag table. */
+function migrateTo2(driver: Driver, table: string): void {
+  const st = driver.prepare(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = ? OR (name > ? AND name < ?))`,
+  );
+  let tables: string[];
+  try {
+    tables = st.all([table, `${table}/`, `${table}0`]).map((row) => String(row[0]));
+  } finally {
+    st.finalize();
+  }
+  for (const name of tables) {
+    driver.exec(`ALTER TABLE ${quoteName(name)} ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0`);
+    driver.exec(tagTableSql(name));
+  }
+}
+
+/** Step `i` brings a table from version `i` to `i + 1`; a missing table is created at the current version. */
+const MIGRATIONS: ((driver: Driver, table: string) => void)[] = [migrateTo1, migrateTo2];
 
 /**
  * Brings `table` to {@link SCHEMA_VERSION}. Reads first so that an up-to-date
@@ -166,7 +201,8 @@ export function migrate(driver: Driver, table: string, readOnly: boolean): void 
   try {
     const current = storedVersion(driver, table) ?? 0;
     checkNotNewer(current, table);
-    for (let v = current; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(driver, table);
+    if (current === 0 && objectType(driver, table) === undefined) driver.exec(createTableSql(table));
+    else for (let v = current; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(driver, table);
     if (current !== SCHEMA_VERSION) {
       driver.exec(
         `CREATE TABLE IF NOT EXISTS ${

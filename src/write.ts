@@ -7,6 +7,7 @@
 import { expiryOf, type ExpiryOptions } from "./expiry.ts";
 import { checkOptions, typeName } from "./keys.ts";
 import { Guard } from "./table.ts";
+import { checkTags } from "./tags.ts";
 
 /** Options of {@link Kv.set}. */
 export interface SetOptions extends ExpiryOptions {
@@ -18,6 +19,8 @@ export interface SetOptions extends ExpiryOptions {
   keepTtl?: boolean;
   /** Write only when the key's version is this one (from {@link Kv.getEntry}); `null`: only when missing. */
   ifVersion?: number | null;
+  /** Tags of the written value (at most 64, each 1 to 256 UTF-8 bytes). Without: the key is untagged. */
+  tags?: readonly string[];
 }
 
 /** What a write needs: its guard, whether it keeps the TTL, the expected version and the expiry. */
@@ -26,10 +29,20 @@ export interface WritePlan {
   keepTtl: boolean;
   version: number | null;
   expireTime: number | null;
+  /** Distinct and sorted; `undefined` when the write gives none. */
+  tags: string[] | undefined;
 }
 
 /** The options {@link Kv.set} and {@link Kv.setMany} know. */
-export const SET_OPTIONS: readonly string[] = ["ttl", "expiresAt", "ifAbsent", "ifPresent", "keepTtl", "ifVersion"];
+export const SET_OPTIONS: readonly string[] = [
+  "ttl",
+  "expiresAt",
+  "ifAbsent",
+  "ifPresent",
+  "keepTtl",
+  "ifVersion",
+  "tags",
+];
 
 /** Checks a write's options and returns its plan; throws `TypeError`/`RangeError` for bad ones. */
 export function planWrite(options: SetOptions, now: number, what: string): WritePlan {
@@ -70,5 +83,5 @@ export function planWrite(options: SetOptions, now: number, what: string): Write
       version = options.ifVersion;
     }
   }
-  return { guard, keepTtl, version, expireTime: expiry ?? null };
+  return { guard, keepTtl, version, expireTime: expiry ?? null, tags: checkTags(options.tags, what) };
 }

@@ -11,6 +11,7 @@ import { adminTests } from "./suite_admin.ts";
 import { reliabilityTests } from "./suite_reliability.ts";
 import { modelTests } from "./suite_model.ts";
 import { faultTests } from "./suite_fault.ts";
+import { tagTests } from "./suite_tags.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -24,4 +25,5 @@ export function defineSuite(test: TestFn, target: Target): void {
   reliabilityTests(named, target);
   modelTests(named, target);
   faultTests(named, target);
+  tagTests(named, target);
 }

@@ -262,7 +262,7 @@ export function adminTests(test: TestFn, t: Target): void {
   test("a fresh file records its schema version", () => {
     const path = tempFile();
     t.openKv(path).close();
-    assert.deepEqual(rawAll(t.raw, path, `SELECT name, version FROM kvsqlite_meta`), [["kv", 1]]);
+    assert.deepEqual(rawAll(t.raw, path, `SELECT name, version FROM kvsqlite_meta`), [["kv", 2]]);
     assert.deepEqual(rawAll(t.raw, path, `PRAGMA journal_mode`), [["wal"]]);
   });
 
@@ -288,11 +288,11 @@ export function adminTests(test: TestFn, t: Target): void {
       assert.equal(kv.purgeExpired(), 2);
     }
     const columns = rawAll(t.raw, path, `SELECT name FROM pragma_table_info('kv')`).map((r) => r[0]);
-    assert.deepEqual(columns, ["k", "v", "expire_time", "kind", "version"]);
+    assert.deepEqual(columns, ["k", "v", "expire_time", "kind", "version", "tagged"]);
     const indexes = rawAll(t.raw, path, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kv'`)
       .map((r) => r[0]);
     assert.ok(indexes.includes("kv.expire_time"));
-    assert.deepEqual(rawAll(t.raw, path, `SELECT version FROM kvsqlite_meta WHERE name = 'kv'`), [[1]]);
+    assert.deepEqual(rawAll(t.raw, path, `SELECT version FROM kvsqlite_meta WHERE name = 'kv'`), [[2]]);
   });
 
   test("a Kvsqlite table that already has expire_time in seconds is converted to ms", () => {
@@ -338,7 +338,13 @@ export function adminTests(test: TestFn, t: Target): void {
       path,
       `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name`,
     ).map((r) => r[0]);
-    assert.deepEqual(tables, ["kvsqlite_meta", "other", 'we"ird name']);
+    assert.deepEqual(tables, [
+      "kvsqlite_meta",
+      "kvsqlite_tags/other",
+      'kvsqlite_tags/we"ird name',
+      "other",
+      'we"ird name',
+    ]);
     for (const bad of ["", "sqlite_master", "a/b", "x\0y"]) {
       assert.throws(() => t.openKv(path, { table: bad }), RangeError);
     }

@@ -8,6 +8,7 @@ import { manualClock, tempFile } from "./util.ts";
 interface Row {
   value: unknown;
   expiresAt: number | null;
+  tags: string[];
 }
 
 /** The model: one Map per namespace ("" is the root), and the clock. */
@@ -66,17 +67,28 @@ const cmd = (name: string, run: (m: Model, r: Real) => void): Cmd => ({
 const key = fc.constantFrom(...KEYS);
 const ns = fc.constantFrom(...SPACES);
 const ttl = fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined });
+const TAG_NAMES = ["red", "blue", "user:1"];
+const tagSet = fc.option(fc.subarray(TAG_NAMES), { nil: undefined });
+const tagName = fc.constantFrom(...TAG_NAMES);
 
 const commands = [
-  fc.record({ ns, key, value: VALUES, ttl, cond: fc.constantFrom("none", "ifAbsent", "ifPresent", "keepTtl") }).map(
-    ({ ns, key, value, ttl, cond }) =>
-      cmd(`set(${ns}/${key}, ${String(value)}, ttl ${ttl}, ${cond})`, (m, r) => {
+  fc.record({
+    ns,
+    key,
+    value: VALUES,
+    ttl,
+    cond: fc.constantFrom("none", "ifAbsent", "ifPresent", "keepTtl"),
+    tags: tagSet,
+  }).map(
+    ({ ns, key, value, ttl, cond, tags }) =>
+      cmd(`set(${ns}/${key}, ${String(value)}, ttl ${ttl}, ${cond}, tags ${tags})`, (m, r) => {
         const rows = space(m, ns);
         const old = rows.get(key);
         const live = isLive(m, old);
         const options: Record<string, unknown> = {};
         if (cond !== "none") options[cond] = true;
         if (ttl !== undefined && cond !== "keepTtl") options.ttl = ttl;
+        if (tags !== undefined) options.tags = tags;
         const expected = cond === "ifAbsent" ? !live : cond === "ifPresent" ? live : true;
         assert.equal(store(r, ns).set(key, value, options), expected);
         if (expected) {
@@ -85,7 +97,7 @@ const commands = [
             : ttl === undefined
             ? null
             : m.clock.now() + ttl;
-          rows.set(key, { value, expiresAt });
+          rows.set(key, { value, expiresAt, tags: [...(tags ?? [])].sort() });
         }
       }),
   ),
@@ -122,7 +134,7 @@ const commands = [
       const options = ttl === undefined ? undefined : { ttl };
       if (!isLive(m, row)) {
         assert.equal(store(r, ns).incr(key, by, options), by);
-        rows.set(key, { value: by, expiresAt: ttl === undefined ? null : m.clock.now() + ttl });
+        rows.set(key, { value: by, expiresAt: ttl === undefined ? null : m.clock.now() + ttl, tags: [] });
       } else if (typeof row.value === "bigint") {
         assert.equal(store(r, ns).incr(key, by, options), row.value + BigInt(by));
         row.value = row.value + BigInt(by);
@@ -168,7 +180,7 @@ const commands = [
       const version = right ? (entry?.version ?? null) : entry === undefined ? 12345 : entry.version + 1_000_000_000;
       assert.equal(store(r, ns).set(key, value, { ifVersion: version }), right);
       // Like any set without ttl, a conditional write leaves the key without expiry.
-      if (right) rows.set(key, { value, expiresAt: null });
+      if (right) rows.set(key, { value, expiresAt: null, tags: [] });
     })
   ),
   fc.record({
@@ -190,6 +202,25 @@ const commands = [
       assert.deepEqual(store(r, ns).keys(query, options), expected);
       assert.deepEqual([...store(r, ns).list(query, options)].map((e) => e.key), expected);
       if (limit === undefined && after === undefined) assert.equal(store(r, ns).count(query), expected.length);
+    })
+  ),
+  fc.record({ ns, tag: tagName, remove: fc.boolean() }).map(({ ns, tag, remove }) =>
+    cmd(`${remove ? "deleteMany" : "keys"}({ tag: ${tag} }) in ${ns}`, (m, r) => {
+      const rows = space(m, ns);
+      const expected = liveKeys(m, ns).filter((k) => rows.get(k)!.tags.includes(tag));
+      if (remove) {
+        assert.equal(store(r, ns).deleteMany({ tag }), expected.length);
+        for (const k of expected) rows.delete(k);
+      } else {
+        assert.deepEqual(store(r, ns).keys({ tag }), expected);
+        assert.equal(store(r, ns).count({ tag }), expected.length);
+      }
+    })
+  ),
+  fc.record({ ns, key }).map(({ ns, key }) =>
+    cmd(`tags(${ns}/${key})`, (m, r) => {
+      const row = space(m, ns).get(key);
+      assert.deepEqual(store(r, ns).tags(key), isLive(m, row) ? row.tags : undefined);
     })
   ),
   fc.integer({ min: 1, max: 40 }).map((ms) =>

@@ -78,7 +78,7 @@ export function reliabilityTests(test: TestFn, t: Target): void {
   test("a query field that is present but undefined is a TypeError, never 'match everything'", () => {
     using kv = t.openKv();
     kv.setMany({ a: 1, b: 2 });
-    for (const field of ["prefix", "like", "glob", "start", "end", "escape"]) {
+    for (const field of ["prefix", "like", "glob", "start", "end", "escape", "tag"]) {
       const q = { [field]: undefined } as never;
       assert.throws(() => kv.deleteMany(q), TypeError, field);
       assert.throws(() => kv.keys(q), TypeError, field);
