@@ -113,7 +113,7 @@ function special(n: number): string {
  */
 export const MAX_DEPTH = 1000;
 
-function toTree(value: unknown, path: Set<object>): unknown {
+function toTree(value: unknown, path: Set<object>, sorted = false): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -140,14 +140,16 @@ function toTree(value: unknown, path: Set<object>): unknown {
   try {
     if (Array.isArray(value)) {
       const out: unknown[] = ["a"];
-      for (let i = 0; i < value.length; i++) out.push(toTree(value[i], path));
+      for (let i = 0; i < value.length; i++) out.push(toTree(value[i], path, sorted));
       return out;
     }
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) {
-        const encoded = toTree((value as Record<string, unknown>)[key], path);
+      const keys = Object.keys(value);
+      if (sorted) keys.sort();
+      for (const key of keys) {
+        const encoded = toTree((value as Record<string, unknown>)[key], path, sorted);
         if (key === "__proto__") {
           Object.defineProperty(out, key, { value: encoded, enumerable: true, writable: true, configurable: true });
         } else {
@@ -156,15 +158,15 @@ function toTree(value: unknown, path: Set<object>): unknown {
       }
       return out;
     }
-    if (value instanceof Date) return ["D", toTree(value.getTime(), path)];
+    if (value instanceof Date) return ["D", toTree(value.getTime(), path, sorted)];
     if (value instanceof Map) {
       const out: unknown[] = ["M"];
-      for (const [k, v] of value) out.push(toTree(k, path), toTree(v, path));
+      for (const [k, v] of value) out.push(toTree(k, path, sorted), toTree(v, path, sorted));
       return out;
     }
     if (value instanceof Set) {
       const out: unknown[] = ["S"];
-      for (const v of value) out.push(toTree(v, path));
+      for (const v of value) out.push(toTree(v, path, sorted));
       return out;
     }
     if (value instanceof RegExp) return ["R", value.source, value.flags];
@@ -226,6 +228,15 @@ function fromTree(node: unknown): unknown {
     default:
       throw new KvCodecError(`Cannot decode value: unknown tag ${JSON.stringify(node[0])}`);
   }
+}
+
+/**
+ * Tagged JSON with the keys of every plain object sorted: equal values give
+ * equal text whatever their key order (FORMAT.md, "Memoize keys").
+ * Throws {@link KvCodecError} for what tagged JSON cannot hold.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(toTree(value, new Set(), true));
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 import type { Codec } from "./codec.ts";
+import { type ChangeFeed, feedFor } from "./feed.ts";
 import { KvClosedError, KvCorruptError, type KvError, KvReadOnlyError, wrapDriverError } from "./errors.ts";
 
 /** A prepared statement that reports driver failures as kvsqlite errors. */
@@ -109,6 +110,8 @@ export class Connection {
     purged: 0,
     transactions: 0,
   };
+  /** The file's change feed, shared with the other connections of this process to it. */
+  readonly feed: ChangeFeed;
   closed = false;
   /** Set once SQLite reported the file damaged: nothing is written to it on close. */
   damaged = false;
@@ -125,6 +128,7 @@ export class Connection {
     this.codec = init.codec;
     this.now = init.now;
     this.#closeDatabase = init.closeDatabase;
+    this.feed = feedFor(init.path);
   }
 
   /** Throws {@link KvClosedError} once the store is closed. */

@@ -78,6 +78,19 @@ function entriesOf(entries: unknown, what: string): Iterable<unknown> {
   return Object.entries(entries);
 }
 
+/** What the modules around the facade (the cache) need of a store; not part of the public API. */
+export interface KvInternals {
+  conn: Connection;
+  table: string;
+}
+
+let internalsOf: (kv: Kv) => KvInternals;
+
+/** The connection and table behind a store. */
+export function kvInternals(kv: Kv): KvInternals {
+  return internalsOf(kv);
+}
+
 /**
  * A persistent key-value store on one SQLite table. Obtain one with
  * `openKv()`; a namespace is another `Kv` over the same connection.
@@ -96,6 +109,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   readonly #table: Table;
   readonly #children = new Map<string, Kv>();
   #closed = false;
+
+  static {
+    internalsOf = (kv) => ({ conn: kv.#conn, table: kv.#table.name });
+  }
 
   /**
    * Not for direct use: obtain a store from `openKv()`, `fromDatabase()` or
@@ -119,6 +136,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     this.#check(what);
     this.#conn.checkWrite(what);
     return this.#conn;
+  }
+
+  /** Announces a write of `key` (or of the whole table) to this process's caches of the file. */
+  #changed(key?: string): void {
+    const feed = this.#conn.feed;
+    if (feed.listeners.size > 0) feed.notify(this.#table.name, key);
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -306,7 +329,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const [v, kind] = encodeValue(value, conn.codec);
     const plan = options === undefined ? undefined : planWrite(options, now, "set key");
     const written = this.#write(plan, key, v, kind, now) > 0;
-    if (written) conn.counters.sets++;
+    if (written) {
+      conn.counters.sets++;
+      this.#changed(key);
+    }
     return written;
   }
 
@@ -373,6 +399,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       return n;
     });
     conn.counters.sets += written;
+    for (const [k] of rows) this.#changed(k);
     return written;
   }
 
@@ -387,7 +414,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     checkStoredKey(key, "delete key");
     const now = conn.now();
     const live = this.#table.remove.run([key, now]) > 0 || tags.removeTagged(conn, this.#table, key, now);
-    if (live) conn.counters.deletes++;
+    if (live) {
+      conn.counters.deletes++;
+      this.#changed(key);
+    }
     return live;
   }
 
@@ -425,6 +455,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       deleted = tags.deleteWhere(conn, this.#table, cond, conn.now());
     }
     conn.counters.deletes += deleted;
+    if (deleted > 0) {
+      if (Array.isArray(keysOrQuery)) { for (const key of keysOrQuery) this.#changed(key); }
+      else this.#changed();
+    }
     return deleted;
   }
 
@@ -440,6 +474,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const row = this.#table.take.all([key])[0] ?? tags.takeTagged(conn, this.#table, key);
     if (!Kv.#found(conn, row)) return undefined;
     conn.counters.deletes++;
+    this.#changed(key);
     return decodeValue(row[0], row[1], conn.codec) as T;
   }
 
@@ -479,6 +514,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       const row = this.#table.addInteger.all([BigInt(by), conn.nextVersion(now), key, now, expiry])[0];
       if (row !== undefined) {
         conn.counters.sets++;
+        this.#changed(key);
         return Number(row[0]);
       }
     }
@@ -525,6 +561,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         this.#table.write(Guard.present, true, true).run([now, null, key, v, kind, null, conn.nextVersion(now)]);
       }
       conn.counters.sets++;
+      this.#changed(key);
       return next;
     });
   }
@@ -547,6 +584,12 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     return left > 0 ? left : undefined;
   }
 
+  #expiryChanged(key: string, changes: number): boolean {
+    if (changes === 0) return false;
+    this.#changed(key);
+    return true;
+  }
+
   /**
    * Sets a live key to expire `ttl` ms from now, without rewriting its value.
    *
@@ -556,7 +599,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("set expiry");
     checkKey(key, "set expiry");
     const now = conn.now();
-    return this.#table.setExpiry.run([ttlToTime(ttl, now, "set expiry"), key, now]) > 0;
+    return this.#expiryChanged(key, this.#table.setExpiry.run([ttlToTime(ttl, now, "set expiry"), key, now]));
   }
 
   /**
@@ -567,7 +610,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   expireAt(key: string, at: number | Date): boolean {
     const conn = this.#checkWrite("set expiry");
     checkKey(key, "set expiry");
-    return this.#table.setExpiry.run([atToTime(at, "set expiry"), key, conn.now()]) > 0;
+    return this.#expiryChanged(key, this.#table.setExpiry.run([atToTime(at, "set expiry"), key, conn.now()]));
   }
 
   /**
@@ -578,7 +621,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   persist(key: string): boolean {
     const conn = this.#checkWrite("persist key");
     checkKey(key, "persist key");
-    return this.#table.setExpiry.run([null, key, conn.now()]) > 0;
+    return this.#expiryChanged(key, this.#table.setExpiry.run([null, key, conn.now()]));
   }
 
   /**
@@ -621,6 +664,8 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       this.#table.drop.run([to]);
       this.#table.move.run([to, conn.nextVersion(now), from]);
       this.#table.moveTags.run([to, from]);
+      this.#changed(from);
+      this.#changed(to);
       return true;
     });
   }
@@ -746,6 +791,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       const live = this.count();
       this.#table.clearTags.run([]);
       this.#table.clear.run([]);
+      this.#changed();
       conn.counters.deletes += live;
       return live;
     });
@@ -855,6 +901,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         conn.exec(`DROP TABLE IF EXISTS ${quoteName(t)}; DROP TABLE IF EXISTS ${quoteName(tagTableName(t))}`);
       }
     });
+    for (const t of doomed) if (conn.feed.listeners.size > 0) conn.feed.notify(t);
     const child = this.#children.get(name);
     if (child !== undefined) child.#forgetTables();
     return true;

@@ -7,6 +7,7 @@ import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
 import { crashTests } from "./suite_crash.ts";
+import { cacheProcessTests } from "./suite_cache_process.ts";
 
 const test: TestFn = (name, fn) => bunTest(name, fn, 120_000);
 const bun = bunTarget();
@@ -15,4 +16,5 @@ defineSuite(test, nodeTarget("bun"));
 builtinTests(test, openKv, "bun:sqlite");
 processTests(test, bun.raw);
 crashTests(test, bun);
+cacheProcessTests(test, bun);
 afterAll(cleanup);

@@ -8,6 +8,7 @@ import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
 import { crashTests } from "./suite_crash.ts";
+import { cacheProcessTests } from "./suite_cache_process.ts";
 import type { Target } from "./harness.ts";
 
 declare const Deno: {
@@ -29,6 +30,7 @@ defineSuite(test, node);
 builtinTests(test, openKv, "node:sqlite");
 processTests(test, node.raw);
 crashTests(test, node);
+cacheProcessTests(test, node);
 
 let dbTarget: Target | undefined;
 let reason = "";

@@ -9,11 +9,13 @@ import { openKv } from "../mod.ts";
 import { crossRuntimeTests } from "./suite_cross.ts";
 import { builtinTests } from "./suite_builtin.ts";
 import { crashTests } from "./suite_crash.ts";
+import { cacheProcessTests } from "./suite_cache_process.ts";
 
 const target = nodeTarget("node");
 defineSuite(test, target);
 builtinTests(test, openKv, "node:sqlite");
 processTests(test, target.raw);
 crashTests(test, target);
+cacheProcessTests(test, target);
 crossRuntimeTests(test);
 after(cleanup);

@@ -12,6 +12,7 @@ import { reliabilityTests } from "./suite_reliability.ts";
 import { modelTests } from "./suite_model.ts";
 import { faultTests } from "./suite_fault.ts";
 import { tagTests } from "./suite_tags.ts";
+import { cacheTests } from "./suite_cache.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -26,4 +27,5 @@ export function defineSuite(test: TestFn, target: Target): void {
   modelTests(named, target);
   faultTests(named, target);
   tagTests(named, target);
+  cacheTests(named, target);
 }
