@@ -140,7 +140,15 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
 
 function inspect(driver: Driver, table: string, path: string, readOnly: boolean): void {
   try {
-    checkSchema(driver, table);
+    // One snapshot: another process may migrate between the reads of the
+    // version and of the columns. A savepoint reads in a transaction without
+    // taking a write lock, inside a caller's transaction too.
+    driver.exec("SAVEPOINT kv_inspect");
+    try {
+      checkSchema(driver, table);
+    } finally {
+      driver.exec("RELEASE kv_inspect");
+    }
   } catch (error) {
     if (error instanceof KvError) throw error;
     const code = driver.errorCode(error);
