@@ -122,6 +122,23 @@ for (const report of reports) {
   for (const note of report.notes) say(`- ${note}`);
   if (report.notes.length) say();
 }
+// The caching half (bench/cache.ts) on Node and Bun: its own tables and ratios.
+const cacheRuns: unknown[] = [];
+for (const command of [bin("node"), bin("bun")]) {
+  const r = spawnSync(command, ["bench/cache.ts", ...(quick ? ["--quick"] : [])], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) {
+    console.error(`${command} bench/cache.ts failed:\n${r.stderr}`);
+    process.exit(1);
+  }
+  const out = r.stdout.trim().split("\n");
+  cacheRuns.push(JSON.parse(out.pop()!));
+  say(out.join("\n"));
+  say();
+}
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 say(`Machine: ${machine}.`);
 console.log(lines.join("\n"));
@@ -136,6 +153,7 @@ const record = {
   machine,
   quick,
   reports,
+  cache: cacheRuns,
   ratios: Object.fromEntries(reports.map((r) => [r.runtime, ratios(r)])),
 };
 writeFileSync(file, JSON.stringify(record, null, 1));

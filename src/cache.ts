@@ -100,7 +100,7 @@ let nodeCrypto: NodeCrypto | undefined;
 export function argumentsKey(args: readonly unknown[]): string {
   let text: string;
   try {
-    text = `${MEMO_KEY_VERSION}\n${canonicalJson(args)}`;
+    text = `${MEMO_KEY_VERSION}\n${canonicalArguments(args)}`;
   } catch (error) {
     if (!(error instanceof KvCodecError)) throw error;
     throw new TypeError(`Cannot derive the cache key: ${error.message.replace(/^Cannot encode value: /, "")}`);
@@ -108,6 +108,27 @@ export function argumentsKey(args: readonly unknown[]): string {
   nodeCrypto ??= (globalThis as unknown as { process: { getBuiltinModule(id: string): NodeCrypto } }).process
     .getBuiltinModule("node:crypto");
   return nodeCrypto.hash("sha256", text, "hex");
+}
+
+/**
+ * {@link canonicalJson} of the argument array; strings, finite numbers other
+ * than -0, booleans and null stand for themselves in tagged JSON, so a list of
+ * only those is written directly, the same text without building the tree.
+ */
+function canonicalArguments(args: readonly unknown[]): string {
+  let text = '["a"';
+  for (const a of args) {
+    const type = typeof a;
+    if (
+      type === "string" || type === "boolean" || a === null ||
+      (type === "number" && Number.isFinite(a) && !Object.is(a, -0))
+    ) {
+      text += "," + JSON.stringify(a);
+    } else {
+      return canonicalJson(args);
+    }
+  }
+  return text + "]";
 }
 
 function isAsyncFunction(fn: unknown): boolean {
@@ -168,10 +189,12 @@ class Engine {
   readonly #tags: Tags | undefined;
   readonly #inflight: Map<string, Promise<unknown>>;
   readonly l1: MemoryCache | undefined;
+  readonly #now: () => number;
   async: boolean;
 
   constructor(store: Kv, o: Record<string, unknown>, isAsync: boolean, memory: number, what: string) {
     this.#store = store;
+    this.#now = kvInternals(store).conn.now;
     this.async = isAsync;
     this.#ttl = checkMs(o.ttl, "ttl", what);
     this.#swr = checkMs(o.staleWhileRevalidate, "staleWhileRevalidate", what);
@@ -197,13 +220,10 @@ class Engine {
     }
   }
 
-  #now(): number {
-    return kvInternals(this.#store).conn.now();
-  }
-
   /** Whether an entry that expires at `expiresAt` (stale window included) is still fresh. */
   #fresh(expiresAt: number | null): boolean {
-    return expiresAt === null || expiresAt - this.#swr > this.#now();
+    // Without a stale window, a live entry is a fresh one: no clock reading.
+    return expiresAt === null || (this.#swr === 0 ? true : expiresAt - this.#swr > this.#now());
   }
 
   #answer(value: unknown): unknown {

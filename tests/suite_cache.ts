@@ -96,6 +96,8 @@ export function cacheTests(test: TestFn, t: Target): void {
     const text = '1\n["a",{"a":["a",1,["b","2"]],"b":["D",5]}]';
     const expected = createHash("sha256").update(text).digest("hex");
     assert.equal(id.key({ b: new Date(5), a: [1, 2n] }), `id:${expected}`);
+    const plain = createHash("sha256").update('1\n["a","x",1.5,true,null,"\u00e9"]').digest("hex");
+    assert.equal(id.key("x", 1.5, true, null, "é"), `id:${plain}`, "primitive arguments encode the same way");
     for (const bad of [() => 1, Symbol("s"), new (class Point {})()]) {
       assert.throws(() => id(bad), TypeError);
     }
