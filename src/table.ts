@@ -15,6 +15,9 @@ export const LIVE = "(expire_time IS NULL OR expire_time > ?)";
 /** What a listing selects, by shape number. */
 export const PAGE_COLUMNS = ["k", "v, kind", "k, v, kind", "k, v, kind, expire_time, version"] as const;
 
+/** The largest listing limit written into a statement rather than bound; also `list()`'s page size. */
+export const LITERAL_LIMIT = 256;
+
 /** Which condition guards a write. */
 export const Guard = { none: 0, absent: 1, present: 2, version: 3 } as const;
 
@@ -33,9 +36,34 @@ export class Table {
   readonly tq: string;
   readonly #conn: Connection;
   #ready = false;
-  // Named statements, so that the hot path builds no SQL string.
-  readonly #named = new Map<string, Prepared>();
+  // Named statements in fields of their own, prepared on first use: the hot
+  // path builds no SQL string and looks nothing up by name.
+  #read: Prepared | undefined;
+  #readEntry: Prepared | undefined;
+  #readExpiry: Prepared | undefined;
+  #readTagged: Prepared | undefined;
+  #readMany: Prepared | undefined;
+  #readTags: Prepared | undefined;
+  #anyTag: Prepared | undefined;
+  #upsert: Prepared | undefined;
+  #upsertNative: Prepared | undefined;
+  #addInteger: Prepared | undefined;
+  #remove: Prepared | undefined;
+  #take: Prepared | undefined;
+  #drop: Prepared | undefined;
+  #setExpiry: Prepared | undefined;
+  #move: Prepared | undefined;
+  #markTagged: Prepared | undefined;
+  #addTag: Prepared | undefined;
+  #dropTags: Prepared | undefined;
+  #moveTags: Prepared | undefined;
+  #clearTags: Prepared | undefined;
+  #purgeTags: Prepared | undefined;
+  #purge: Prepared | undefined;
+  #clear: Prepared | undefined;
+  readonly #writes: Prepared[] = [];
   readonly #byCond = new Map<string, Map<string, Prepared>>();
+  readonly #pages = new Map<string, Prepared[][]>();
 
   constructor(conn: Connection, name: string) {
     this.#conn = conn;
@@ -55,15 +83,37 @@ export class Table {
   reset(): void {
     this.#conn.forget(this.q);
     this.#conn.forget(this.tq);
-    this.#named.clear();
+    this.#writes.length = 0;
+    this.#read = undefined;
+    this.#readEntry = undefined;
+    this.#readExpiry = undefined;
+    this.#readTagged = undefined;
+    this.#readMany = undefined;
+    this.#readTags = undefined;
+    this.#anyTag = undefined;
+    this.#upsert = undefined;
+    this.#upsertNative = undefined;
+    this.#addInteger = undefined;
+    this.#remove = undefined;
+    this.#take = undefined;
+    this.#drop = undefined;
+    this.#setExpiry = undefined;
+    this.#move = undefined;
+    this.#markTagged = undefined;
+    this.#addTag = undefined;
+    this.#dropTags = undefined;
+    this.#moveTags = undefined;
+    this.#clearTags = undefined;
+    this.#purgeTags = undefined;
+    this.#purge = undefined;
+    this.#clear = undefined;
     this.#byCond.clear();
+    this.#pages.clear();
     this.#ready = false;
   }
 
-  #get(name: string, sql: () => string): Prepared {
-    let st = this.#named.get(name);
-    if (st === undefined) this.#named.set(name, st = this.prepare(sql()));
-    return st;
+  #make(sql: () => string): Prepared {
+    return this.prepare(sql());
   }
 
   prepare(sql: string): Prepared {
@@ -75,40 +125,39 @@ export class Table {
 
   /** `v, kind, expire_time` of one key, live or not. */
   get read(): Prepared {
-    return this.#get("read", () => `SELECT v, kind, expire_time FROM ${this.q} WHERE k = ?`);
+    return this.#read ??= this.#make(() => `SELECT v, kind, expire_time FROM ${this.q} WHERE k = ?`);
   }
 
   /** `v, kind, expire_time, version` of one key. */
   get readEntry(): Prepared {
-    return this.#get("readEntry", () => `SELECT v, kind, expire_time, version FROM ${this.q} WHERE k = ?`);
+    return this.#readEntry ??= this.#make(() => `SELECT v, kind, expire_time, version FROM ${this.q} WHERE k = ?`);
   }
 
   /** `expire_time` of one key: its existence and liveness. */
   get readExpiry(): Prepared {
-    return this.#get("readExpiry", () => `SELECT expire_time FROM ${this.q} WHERE k = ?`);
+    return this.#readExpiry ??= this.#make(() => `SELECT expire_time FROM ${this.q} WHERE k = ?`);
   }
 
   /** `expire_time, tagged` of one key. */
   get readTagged(): Prepared {
-    return this.#get("readTagged", () => `SELECT expire_time, tagged FROM ${this.q} WHERE k = ?`);
+    return this.#readTagged ??= this.#make(() => `SELECT expire_time, tagged FROM ${this.q} WHERE k = ?`);
   }
 
   /** Live rows among a JSON array of keys. */
   get readMany(): Prepared {
-    return this.#get(
-      "readMany",
+    return this.#readMany ??= this.#make(
       () => `SELECT k, v, kind FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
     );
   }
 
   /** The tags of one key, sorted. */
   get readTags(): Prepared {
-    return this.#get("readTags", () => `SELECT tag FROM ${this.tq} WHERE k = ? ORDER BY tag`);
+    return this.#readTags ??= this.#make(() => `SELECT tag FROM ${this.tq} WHERE k = ? ORDER BY tag`);
   }
 
   /** One row when the table has any tag at all. */
   get anyTag(): Prepared {
-    return this.#get("anyTag", () => `SELECT 1 FROM ${this.tq} LIMIT 1`);
+    return this.#anyTag ??= this.#make(() => `SELECT 1 FROM ${this.tq} LIMIT 1`);
   }
 
   // ---- writes --------------------------------------------------------------
@@ -120,8 +169,7 @@ export class Table {
    * 5% faster per row on node:sqlite.
    */
   get upsert(): Prepared {
-    return this.#get(
-      "upsert",
+    return this.#upsert ??= this.#make(
       () =>
         `INSERT INTO ${this.q} (k, v, kind, expire_time, version) VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT (k) DO UPDATE SET v = excluded.v, kind = excluded.kind, expire_time = excluded.expire_time,
@@ -131,8 +179,7 @@ version = max(${this.q}.version + 1, excluded.version) WHERE tagged = 0`,
 
   /** {@link upsert} of a native value without expiry. Parameters: k, v, version. */
   get upsertNative(): Prepared {
-    return this.#get(
-      "upsertNative",
+    return this.#upsertNative ??= this.#make(
       () =>
         `INSERT INTO ${this.q} (k, v, version) VALUES (?1, ?2, ?3)
 ON CONFLICT (k) DO UPDATE SET v = excluded.v, kind = 0, expire_time = NULL,
@@ -147,7 +194,8 @@ version = max(${this.q}.version + 1, excluded.version) WHERE tagged = 0`,
    * tags. (Multi-row upserts measured half as fast as single rows.)
    */
   write(guard: number, keepTtl: boolean, keepTags = false): Prepared {
-    return this.#get(`write ${guard} ${keepTtl} ${keepTags}`, () => {
+    const slot = guard * 4 + (keepTtl ? 2 : 0) + (keepTags ? 1 : 0);
+    return this.#writes[slot] ??= this.#make(() => {
       const q = this.q;
       const untagged = keepTags ? "" : " AND tagged = 0";
       if (guard === Guard.none || guard === Guard.absent) {
@@ -178,8 +226,7 @@ WHERE k = ?3 AND (expire_time IS NULL OR expire_time > ?1)${version}${untagged}`
    * version, k, now, expire_time.
    */
   get addInteger(): Prepared {
-    return this.#get(
-      "addInteger",
+    return this.#addInteger ??= this.#make(
       () =>
         `INSERT INTO ${this.q} (k, v, kind, expire_time, version) VALUES (?3, ?1, 0, ?5, ?2)
 ON CONFLICT (k) DO UPDATE SET v = v + ?1, version = max(version + 1, ?2)
@@ -194,60 +241,61 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
    * Parameters: k, now.
    */
   get remove(): Prepared {
-    return this.#get("remove", () => `DELETE FROM ${this.q} WHERE k = ? AND ${LIVE} AND tagged = 0`);
+    return this.#remove ??= this.#make(() => `DELETE FROM ${this.q} WHERE k = ? AND ${LIVE} AND tagged = 0`);
   }
 
   /** Deletes one untagged key and returns what it held. */
   get take(): Prepared {
-    return this.#get("take", () => `DELETE FROM ${this.q} WHERE k = ? AND tagged = 0 RETURNING v, kind, expire_time`);
+    return this.#take ??= this.#make(() =>
+      `DELETE FROM ${this.q} WHERE k = ? AND tagged = 0 RETURNING v, kind, expire_time`
+    );
   }
 
   /** Deletes a key whatever its state. Its tags must be gone first. */
   get drop(): Prepared {
-    return this.#get("drop", () => `DELETE FROM ${this.q} WHERE k = ?`);
+    return this.#drop ??= this.#make(() => `DELETE FROM ${this.q} WHERE k = ?`);
   }
 
   /** Sets the expiry of a live key. Parameters: expire_time, k, now. */
   get setExpiry(): Prepared {
-    return this.#get("setExpiry", () => `UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
+    return this.#setExpiry ??= this.#make(() => `UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
   }
 
   /** Moves a key. Parameters: new key, version, old key. */
   get move(): Prepared {
-    return this.#get("move", () => `UPDATE ${this.q} SET k = ?, version = max(version + 1, ?) WHERE k = ?`);
+    return this.#move ??= this.#make(() => `UPDATE ${this.q} SET k = ?, version = max(version + 1, ?) WHERE k = ?`);
   }
 
   // ---- tags ----------------------------------------------------------------
 
   /** Marks a key tagged or untagged. Parameters: tagged (0 or 1), k. */
   get markTagged(): Prepared {
-    return this.#get("markTagged", () => `UPDATE ${this.q} SET tagged = ? WHERE k = ?`);
+    return this.#markTagged ??= this.#make(() => `UPDATE ${this.q} SET tagged = ? WHERE k = ?`);
   }
 
   /** Adds one tag to a key. Parameters: tag, k. */
   get addTag(): Prepared {
-    return this.#get("addTag", () => `INSERT OR IGNORE INTO ${this.tq} (tag, k) VALUES (?, ?)`);
+    return this.#addTag ??= this.#make(() => `INSERT OR IGNORE INTO ${this.tq} (tag, k) VALUES (?, ?)`);
   }
 
   /** Deletes a key's tag rows, whatever the key's state. Parameter: k. */
   get dropTags(): Prepared {
-    return this.#get("dropTags", () => `DELETE FROM ${this.tq} WHERE k = ?`);
+    return this.#dropTags ??= this.#make(() => `DELETE FROM ${this.tq} WHERE k = ?`);
   }
 
   /** Gives a key's tag rows to its new name. Parameters: new key, old key. */
   get moveTags(): Prepared {
-    return this.#get("moveTags", () => `UPDATE ${this.tq} SET k = ? WHERE k = ?`);
+    return this.#moveTags ??= this.#make(() => `UPDATE ${this.tq} SET k = ? WHERE k = ?`);
   }
 
   /** Deletes every tag row. */
   get clearTags(): Prepared {
-    return this.#get("clearTags", () => `DELETE FROM ${this.tq}`);
+    return this.#clearTags ??= this.#make(() => `DELETE FROM ${this.tq}`);
   }
 
   /** Deletes the tag rows of the expired rows, through the expiry index. Parameter: now. */
   get purgeTags(): Prepared {
-    return this.#get(
-      "purgeTags",
+    return this.#purgeTags ??= this.#make(
       () => `DELETE FROM ${this.tq} WHERE k IN (SELECT k FROM ${this.q} WHERE expire_time <= ? AND tagged = 1)`,
     );
   }
@@ -274,18 +322,29 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
   }
 
   /**
-   * A page of live rows in key order.
-   * Parameters: the condition's, now, [after], limit.
+   * A page of live rows in key order. A limit up to {@link LITERAL_LIMIT} is
+   * written into the statement (a bound `LIMIT ?` measured 3.5-7 us slower per
+   * call on node:sqlite), no limit means no `LIMIT` clause, and a larger one is
+   * bound. Parameters: the condition's, now, [after], [limit when bound].
    */
-  page(cond: KeyCondition, shape: number, reverse: boolean, after: boolean): Prepared {
+  page(cond: KeyCondition, shape: number, reverse: boolean, after: boolean, limit: number | undefined): Prepared {
+    // Indexed by numbers, not by a name built per call: this is every listing's path.
+    let pages = this.#pages.get(cond.sql);
+    if (pages === undefined) this.#pages.set(cond.sql, pages = []);
+    const slot = (shape * 2 + (reverse ? 1 : 0)) * 2 + (after ? 1 : 0);
+    const byLimit = pages[slot] ??= [];
+    const at = limit === undefined ? 0 : limit <= LITERAL_LIMIT ? limit + 1 : LITERAL_LIMIT + 2;
+    return byLimit[at] ??= this.#pageStatement(cond, shape, reverse, after, limit);
+  }
+
+  #pageStatement(cond: KeyCondition, shape: number, reverse: boolean, after: boolean, limit: number | undefined) {
     const seek = after ? (reverse ? " AND k < ?" : " AND k > ?") : "";
-    return this.#byCondition(
-      cond,
-      `page ${shape} ${reverse} ${after}`,
-      () =>
-        `SELECT ${PAGE_COLUMNS[shape]} FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}${seek} ORDER BY k ${
-          reverse ? "DESC" : "ASC"
-        } LIMIT ?`,
+    const clause = limit === undefined ? "" : limit <= LITERAL_LIMIT ? ` LIMIT ${limit}` : " LIMIT ?";
+    const where = cond.sql.replaceAll(TAGS, this.tq);
+    return this.prepare(
+      `SELECT ${PAGE_COLUMNS[shape]} FROM ${this.q} WHERE ${where} AND ${LIVE}${seek} ORDER BY k ${
+        reverse ? "DESC" : "ASC"
+      }${clause}`,
     );
   }
 
@@ -301,11 +360,11 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
 
   /** Deletes expired rows through the expiry index. Parameter: now. */
   get purge(): Prepared {
-    return this.#get("purge", () => `DELETE FROM ${this.q} WHERE expire_time <= ?`);
+    return this.#purge ??= this.#make(() => `DELETE FROM ${this.q} WHERE expire_time <= ?`);
   }
 
   /** Deletes every row. */
   get clear(): Prepared {
-    return this.#get("clear", () => `DELETE FROM ${this.q}`);
+    return this.#clear ??= this.#make(() => `DELETE FROM ${this.q}`);
   }
 }

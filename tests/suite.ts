@@ -6,7 +6,7 @@
 import type { Target, TestFn } from "./harness.ts";
 import { valueTests } from "./suite_values.ts";
 import { opsTests } from "./suite_ops.ts";
-import { queryTests } from "./suite_query.ts";
+import { limitTests, queryTests } from "./suite_query.ts";
 import { adminTests } from "./suite_admin.ts";
 import { reliabilityTests } from "./suite_reliability.ts";
 import { modelTests } from "./suite_model.ts";
@@ -22,6 +22,7 @@ export function defineSuite(test: TestFn, target: Target): void {
   valueTests(named, target);
   opsTests(named, target);
   queryTests(named, target);
+  limitTests(named, target);
   adminTests(named, target);
   reliabilityTests(named, target);
   modelTests(named, target);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { KvCodecError } from "../src/errors.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { manualClock, rawAll, tempFile } from "./util.ts";
 
@@ -262,6 +263,21 @@ export function opsTests(test: TestFn, t: Target): void {
     kv.set("neg", -5);
     assert.equal(kv.incr("neg", -5), -10);
     assert.equal(kv.get("neg"), -10);
+  });
+
+  test("setMany writes nothing when a later entry is bad, whatever came before it", () => {
+    using kv = t.openKv();
+    kv.set("a", "old");
+    const bad: unknown[] = [["a", "new"], ["b", 1], ["", 2]];
+    assert.throws(() => kv.setMany(bad as [string, unknown][]), RangeError);
+    assert.throws(() => kv.setMany([["a", "new"], ["c", () => 1]]), KvCodecError);
+    assert.throws(() => kv.setMany([["a", "new"], ["d"]] as never), TypeError);
+    function* entries(): Generator<[string, unknown]> {
+      yield ["a", "new"];
+      throw new Error("the source failed");
+    }
+    assert.throws(() => kv.setMany(entries()), /the source failed/);
+    assert.deepEqual(kv.entries(), [["a", "old"]]);
   });
 
   test("delete reports whether a live key was deleted", () => {

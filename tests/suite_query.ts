@@ -205,3 +205,24 @@ export function queryTests(test: TestFn, t: Target): void {
     assert.throws(() => kv.getMany("k1" as unknown as string[]), TypeError);
   });
 }
+
+/** Limits written into statements (up to 256) and bound (above), and listings rewritten in place. */
+export function limitTests(test: TestFn, t: Target): void {
+  test("limits on both sides of the literal range give exact pages in every listing", () => {
+    using kv = t.openKv();
+    kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(3, "0")}`, i] as [string, number]));
+    for (const limit of [0, 1, 50, 255, 256, 257, 300, 599, 600, 601]) {
+      const n = Math.min(limit, 600);
+      assert.equal(kv.keys(undefined, { limit }).length, n, `keys ${limit}`);
+      assert.equal(kv.values(undefined, { limit, reverse: true })[0], limit === 0 ? undefined : 599, `values ${limit}`);
+      assert.equal(
+        kv.entries({ prefix: "k" }, { limit, after: "k000" }).length,
+        Math.min(limit, 599),
+        `entries ${limit}`,
+      );
+      assert.equal([...kv.list(undefined, { limit })].length, n, `list ${limit}`);
+    }
+    assert.deepEqual(kv.entries({ prefix: "k00" }, { limit: 2 }), [["k000", 0], ["k001", 1]]);
+    assert.deepEqual(kv.values({ start: "k598" }), [598, 599]);
+  });
+}
