@@ -8,7 +8,7 @@
 import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 import type { Codec } from "./codec.ts";
 import { type ChangeFeed, feedFor } from "./feed.ts";
-import { KvClosedError, KvCorruptError, type KvError, KvReadOnlyError, wrapDriverError } from "./errors.ts";
+import { KvClosedError, KvCorruptError, KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
 
 /** A prepared statement that reports driver failures as kvsqlite errors. */
 export class Prepared {
@@ -81,6 +81,8 @@ export interface Counters {
   purged: number;
   /** Transactions committed through `transaction()`. */
   transactions: number;
+  /** COMMITs kvsqlite issued: batches, and multi-statement calls outside a transaction. */
+  commits: number;
 }
 
 /** Settings fixed when the store opens. */
@@ -91,7 +93,14 @@ export interface ConnectionInit {
   codec: Codec;
   now: () => number;
   closeDatabase: boolean;
+  /** `durability: "batched"`: writes share a transaction committed at the end of the task. */
+  batched?: boolean;
+  commitInterval?: number | undefined;
+  onCommitError?: ((error: KvError) => void) | undefined;
 }
+
+/** SQLite result codes after which it has rolled the whole transaction back by itself. */
+const ABORTS_TRANSACTION = new Set([7, 10, 11, 13, 26]);
 
 /** One open database, shared by the root store and all its namespaces. */
 export class Connection {
@@ -109,6 +118,7 @@ export class Connection {
     deletes: 0,
     purged: 0,
     transactions: 0,
+    commits: 0,
   };
   /** The file's change feed, shared with the other connections of this process to it. */
   readonly feed: ChangeFeed;
@@ -118,6 +128,16 @@ export class Connection {
   depth = 0;
   sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #closeDatabase: boolean;
+  readonly batched: boolean;
+  readonly #commitInterval: number | undefined;
+  readonly #onCommitError: ((error: KvError) => void) | undefined;
+  /** A batch transaction is open. */
+  #batch = false;
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A batch that failed in the background, thrown by the next flush() or write. */
+  #lost: KvError | undefined;
+  /** Write calls in the open batch. */
+  #batchCalls = 0;
   readonly #cache = new Map<string, Prepared>();
   #versionCounter = 0;
 
@@ -129,6 +149,9 @@ export class Connection {
     this.now = init.now;
     this.#closeDatabase = init.closeDatabase;
     this.feed = feedFor(init.path);
+    this.batched = init.batched === true;
+    this.#commitInterval = init.commitInterval;
+    this.#onCommitError = init.onCommitError;
   }
 
   /** Throws {@link KvClosedError} once the store is closed. */
@@ -136,10 +159,88 @@ export class Connection {
     if (this.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
   }
 
-  /** Throws {@link KvClosedError} or {@link KvReadOnlyError} unless a write may go ahead. */
-  checkWrite(what: string): void {
+  /**
+   * Throws {@link KvClosedError} or {@link KvReadOnlyError} unless a write may
+   * go ahead, or the error of a batch lost since the last call; in batched
+   * mode, opens the batch.
+   */
+  checkWrite(what: string, batch = true): void {
     if (this.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
     if (this.readOnly) throw new KvReadOnlyError(`Cannot ${what}: the store was opened read-only`);
+    this.#throwLost();
+    this.claimWrite(batch);
+    if (this.#batch) this.#batchCalls++;
+  }
+
+  /**
+   * Readies a write: commits the other connections' batches on this file (this
+   * thread would wait on their lock forever), and opens this one's batch.
+   */
+  claimWrite(batch = true): void {
+    if (this.feed.batches.size > 0) this.feed.yieldBatches(this);
+    if (batch && this.batched && !this.#batch && this.depth === 0) this.#openBatch();
+  }
+
+  /** Commits this connection's batch for another connection of the thread that must write. */
+  commitForOther(): void {
+    if (this.depth === 0) this.#commit(false);
+  }
+
+  #throwLost(): void {
+    const lost = this.#lost;
+    if (lost !== undefined) {
+      this.#lost = undefined;
+      throw lost;
+    }
+  }
+
+  #openBatch(): void {
+    this.exec("BEGIN IMMEDIATE");
+    this.#batch = true;
+    this.#batchCalls = 0;
+    this.feed.batches.add(this);
+    const commit = () => this.#commit(false);
+    // Kept referenced: a process must not end with a batch it has not committed.
+    this.#commitTimer = this.#commitInterval === undefined
+      ? setTimeout(commit, 0)
+      : setTimeout(commit, this.#commitInterval);
+  }
+
+  /** Commits the open batch. A failure rolls it back, is told to onCommitError, and is thrown or kept for later. */
+  #commit(throwNow: boolean): void {
+    if (!this.#batch || this.closed) return;
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    if (this.depth > 0) {
+      // A transaction(fn) is running (a commitInterval timer met it): later.
+      this.#commitTimer = setTimeout(() => this.#commit(false), 0);
+      return;
+    }
+    this.#batch = false;
+    this.feed.batches.delete(this);
+    try {
+      this.exec("COMMIT");
+      this.counters.commits++;
+    } catch (error) {
+      this.#rollback(0);
+      this.#batchLost(error as KvError, throwNow);
+    }
+  }
+
+  #batchLost(error: KvError, throwNow: boolean): void {
+    try {
+      this.#onCommitError?.(error);
+    } catch {
+      // The hook's own failure must not hide the commit's.
+    }
+    if (throwNow) throw error;
+    this.#lost = error;
+  }
+
+  /** Commits the open batch now; throws the error of a batch that failed. A no-op when nothing is pending. */
+  flush(): void {
+    this.#throwLost();
+    if (this.#batch && this.depth === 0) this.#commit(true);
   }
 
   /** The cached statement for `sql`, prepared on first use. */
@@ -172,8 +273,25 @@ export class Connection {
 
   /** Wraps a driver failure, and remembers when it said the file is damaged. */
   fail(error: unknown, what: string, sql?: string): KvError {
-    const wrapped = wrapDriverError(error, what, this.driver.errorCode(error), sql);
+    const code = this.driver.errorCode(error);
+    const wrapped = wrapDriverError(error, what, code, sql);
     if (wrapped instanceof KvCorruptError) this.damaged = true;
+    if (this.#batch && ABORTS_TRANSACTION.has(primaryCode(error, code) ?? 0)) {
+      // SQLite gave up the whole batch with this statement. This call throws;
+      // when earlier calls had written into the batch, their loss is said too.
+      this.#batch = false;
+      this.feed.batches.delete(this);
+      clearTimeout(this.#commitTimer);
+      this.#rollback(0);
+      if (this.#batchCalls > 1) {
+        const lost = new KvError(
+          `The batch of writes was rolled back: ${wrapped.message}`,
+          { cause: wrapped },
+          wrapped.code,
+        );
+        this.#batchLost(lost, false);
+      }
+    }
     return wrapped;
   }
 
@@ -192,30 +310,35 @@ export class Connection {
    * (`BEGIN IMMEDIATE` for writes), a savepoint inside another one.
    */
   atomic<T>(fn: () => T, write = true): T {
+    if (write && !this.readOnly) this.claimWrite();
     const depth = this.depth;
-    this.exec(depth > 0 ? `SAVEPOINT kv${depth}` : write && !this.readOnly ? "BEGIN IMMEDIATE" : "BEGIN");
+    // Inside another transaction, or inside the open batch, a savepoint.
+    const nested = depth > 0 || this.#batch;
+    this.exec(nested ? `SAVEPOINT kv${depth}` : write && !this.readOnly ? "BEGIN IMMEDIATE" : "BEGIN");
     this.depth = depth + 1;
     let result: T;
     try {
       result = fn();
     } catch (error) {
       this.depth = depth;
-      this.#rollback(depth);
+      this.#rollback(nested ? depth + 1 : 0);
       throw error;
     }
     this.depth = depth;
     try {
-      this.exec(depth > 0 ? `RELEASE kv${depth}` : "COMMIT");
+      this.exec(nested ? `RELEASE kv${depth}` : "COMMIT");
+      if (!nested) this.counters.commits++;
     } catch (error) {
-      this.#rollback(depth);
+      this.#rollback(nested ? depth + 1 : 0);
       throw error;
     }
     return result;
   }
 
-  #rollback(depth: number): void {
+  /** Rolls back to savepoint `kv{level - 1}`, or the whole transaction when `level` is 0. */
+  #rollback(level: number): void {
     try {
-      this.driver.exec(depth > 0 ? `ROLLBACK TO kv${depth}; RELEASE kv${depth}` : "ROLLBACK");
+      this.driver.exec(level > 0 ? `ROLLBACK TO kv${level - 1}; RELEASE kv${level - 1}` : "ROLLBACK");
     } catch {
       // SQLite already rolled the transaction back by itself.
     }
@@ -225,6 +348,12 @@ export class Connection {
   close(optimize: boolean): void {
     if (this.closed) return;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    let lost: unknown;
+    try {
+      this.flush();
+    } catch (error) {
+      lost = error;
+    }
     if (optimize && !this.readOnly && !this.damaged) {
       try {
         this.driver.exec("PRAGMA optimize");
@@ -242,5 +371,7 @@ export class Connection {
         throw wrapDriverError(error, "Cannot close the store", this.driver.errorCode(error));
       }
     }
+    // The store is closed either way; a last batch that could not commit is said.
+    if (lost !== undefined) throw lost;
   }
 }

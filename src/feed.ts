@@ -12,9 +12,25 @@ import { resolve } from "node:path";
 /** Told of a change: a table and a key, or a table whose keys all may have changed (`key` undefined), or everything (`table` undefined). */
 export type ChangeListener = (table: string | undefined, key: string | undefined) => void;
 
-/** The listeners of one file. */
+/** A connection holding an open batch of writes (`durability: "batched"`). */
+export interface OpenBatch {
+  /** Commits the batch now, so that another connection of this process can write. */
+  commitForOther(): void;
+}
+
+/** The listeners of one file, and the connections of this process holding a batch open on it. */
 export class ChangeFeed {
   readonly listeners: Set<ChangeListener> = new Set();
+  /**
+   * A second connection of this thread would wait for such a batch's write lock
+   * while the batch waits for the event loop to turn: a write commits them first.
+   */
+  readonly batches: Set<OpenBatch> = new Set();
+
+  /** Commits every open batch on the file but `self`'s. */
+  yieldBatches(self: OpenBatch): void {
+    for (const batch of this.batches) if (batch !== self) batch.commitForOther();
+  }
 
   /** Tells every listener; a no-op when nobody listens (the write path's case). */
   notify(table: string | undefined, key?: string): void {

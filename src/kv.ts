@@ -955,14 +955,18 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
       );
     }
+    // Batched writes are committed first, so that the checkpoint can move them.
+    if (conn.depth === 0) conn.flush();
     const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
     return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
   }
 
   /** Rebuilds the file to reclaim free pages (`VACUUM`). Not inside a transaction. */
   vacuum(): void {
-    const conn = this.#checkWrite("vacuum");
+    const conn = this.#check("vacuum");
     if (conn.depth > 0) throw new KvError("Cannot vacuum: a transaction is open");
+    conn.flush();
+    conn.checkWrite("vacuum", false);
     conn.exec("VACUUM");
   }
 
@@ -1000,7 +1004,29 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (path === "" || path === ":memory:") {
       throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
     }
+    if (conn.depth === 0) conn.flush();
     conn.prepare("VACUUM INTO ?").run([path]);
+  }
+
+  /**
+   * Commits the writes of the open batch now (`durability: "batched"`); a
+   * no-op when nothing is pending, and in the default mode.
+   *
+   * @throws {KvError} The failure of this commit, or of a batch that failed
+   * in the background since the last call (it was rolled back).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv(":memory:", { durability: "batched" });
+   * kv.set("a", 1); // in the batch, visible to this store at once
+   * kv.flush(); // committed: visible to every connection, durable
+   * assert(kv.stats().commits === 1);
+   * ```
+   */
+  flush(): void {
+    this.#check("flush").flush();
   }
 
   /**

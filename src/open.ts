@@ -114,6 +114,9 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
     codec: o.codec ?? taggedJson,
     now: o.now,
     closeDatabase: o.closeDatabase,
+    batched: o.durability === "batched" && !o.readOnly,
+    commitInterval: o.commitInterval,
+    onCommitError: o.onCommitError,
   });
   try {
     conn.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);

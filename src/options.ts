@@ -5,6 +5,7 @@
  */
 
 import type { Codec } from "./codec.ts";
+import type { KvError } from "./errors.ts";
 import { checkName, typeName } from "./keys.ts";
 
 /** How a store is opened. Every option is optional. */
@@ -31,6 +32,17 @@ export interface KvOptions {
   sweepInterval?: number;
   /** With `fromDatabase()`: close the user's database handle on `kv.close()`. @default false */
   closeDatabase?: boolean;
+  /**
+   * `"immediate"`: every write call commits before it returns. `"batched"`: writes
+   * share one transaction that commits at the end of the event-loop task (or after
+   * `commitInterval`), on `flush()` and on `close()`; a crash loses at most the
+   * uncommitted batch. @default "immediate"
+   */
+  durability?: "immediate" | "batched";
+  /** With `durability: "batched"`: commit this many ms after a batch's first write instead of at the end of the task. */
+  commitInterval?: number;
+  /** With `durability: "batched"`: told of a commit that failed (the batch was rolled back). */
+  onCommitError?: (error: KvError) => void;
 }
 
 /** Options after defaults. */
@@ -46,6 +58,9 @@ export interface ResolvedOptions {
   mmapSize: number | undefined;
   sweepInterval: number;
   closeDatabase: boolean;
+  durability: "immediate" | "batched";
+  commitInterval: number | undefined;
+  onCommitError: ((error: KvError) => void) | undefined;
 }
 
 /** The defaults of the options that tune SQLite, chosen by measurement (bench/README.md). */
@@ -69,6 +84,9 @@ const KNOWN = [
   "mmapSize",
   "sweepInterval",
   "closeDatabase",
+  "durability",
+  "commitInterval",
+  "onCommitError",
 ];
 
 function checkChoice<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
@@ -117,6 +135,20 @@ function checkedClock(now: () => unknown): () => number {
   };
 }
 
+function batching(
+  o: Record<string, unknown>,
+): Pick<ResolvedOptions, "durability" | "commitInterval" | "onCommitError"> {
+  const durability = checkChoice(o.durability, "durability", ["immediate", "batched"], "immediate");
+  const commitInterval = checkInteger(o.commitInterval, "commitInterval", 1);
+  if (o.onCommitError !== undefined && typeof o.onCommitError !== "function") {
+    throw new TypeError(`Cannot open store: onCommitError must be a function, received ${typeName(o.onCommitError)}`);
+  }
+  if (durability !== "batched" && (commitInterval !== undefined || o.onCommitError !== undefined)) {
+    throw new TypeError(`Cannot open store: commitInterval and onCommitError go with durability: "batched"`);
+  }
+  return { durability, commitInterval, onCommitError: o.onCommitError as ResolvedOptions["onCommitError"] };
+}
+
 /** Validates options and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
@@ -150,5 +182,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     mmapSize: checkInteger(o.mmapSize, "mmapSize", 0) ?? DEFAULTS.mmapSize,
     sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0) ?? 0,
     closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase"),
+    ...batching(o),
   };
 }

@@ -75,7 +75,10 @@ export class Table {
   /** Creates the table if it is missing (namespaces are created on first use). */
   ensure(): void {
     if (this.#ready) return;
-    if (!this.#conn.readOnly) this.#conn.exec(createTableSql(this.name));
+    if (!this.#conn.readOnly) {
+      this.#conn.claimWrite();
+      this.#conn.exec(createTableSql(this.name));
+    }
     this.#ready = true;
   }
 
