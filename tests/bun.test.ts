@@ -1,20 +1,24 @@
 // Bun entry: bun:sqlite and node:sqlite, and real second processes.
 import { afterAll, test as bunTest } from "bun:test";
-import { defineSuite, type TestFn } from "./suite.ts";
+import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
 import { bunTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
-import { crashTests } from "./suite_crash.ts";
+import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 
 const test: TestFn = (name, fn) => bunTest(name, fn, 120_000);
 const bun = bunTarget();
 defineSuite(test, bun);
-defineSuite(test, nodeTarget("bun"));
+defineSuite(test, batchedTarget(bun));
+const nodeOnBun = nodeTarget("bun");
+defineSuite(test, nodeOnBun);
+defineSuite(test, batchedTarget(nodeOnBun));
 builtinTests(test, openKv, "bun:sqlite");
 processTests(test, bun.raw);
 crashTests(test, bun);
+batchedCrashTests(test, bun);
 cacheProcessTests(test, bun);
 afterAll(cleanup);

@@ -1,13 +1,13 @@
 // Deno entry: node:sqlite, and @db/sqlite when it can be resolved and loaded
 // (it comes from JSR and needs --allow-ffi); otherwise its tests are skipped
 // with the reason printed.
-import { defineSuite, type TestFn } from "./suite.ts";
+import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
 import { nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
-import { crashTests } from "./suite_crash.ts";
+import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 import type { Target } from "./harness.ts";
 
@@ -27,9 +27,11 @@ const test: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps: false, san
 
 const node = nodeTarget("deno");
 defineSuite(test, node);
+defineSuite(test, batchedTarget(node));
 builtinTests(test, openKv, "node:sqlite");
 processTests(test, node.raw);
 crashTests(test, node);
+batchedCrashTests(test, node);
 cacheProcessTests(test, node);
 
 let dbTarget: Target | undefined;
@@ -60,6 +62,7 @@ try {
 
 if (dbTarget) {
   defineSuite(test, dbTarget);
+  defineSuite(test, batchedTarget(dbTarget));
 } else {
   console.log(`@db/sqlite tests skipped: @db/sqlite could not be loaded (${reason})`);
   Deno.test({

@@ -4,6 +4,7 @@
  */
 
 import type { Target, TestFn } from "./harness.ts";
+import type { KvOptions } from "../src/options.ts";
 import { valueTests } from "./suite_values.ts";
 import { opsTests } from "./suite_ops.ts";
 import { limitTests, queryTests } from "./suite_query.ts";
@@ -13,8 +14,20 @@ import { modelTests } from "./suite_model.ts";
 import { faultTests } from "./suite_fault.ts";
 import { tagTests } from "./suite_tags.ts";
 import { cacheTests } from "./suite_cache.ts";
+import { batchedTests } from "./suite_batched.ts";
 
 export type { Target, TestFn } from "./harness.ts";
+
+/** The same adapter with every store opened in `durability: "batched"` mode. */
+export function batchedTarget(target: Target): Target {
+  const batched = (options?: KvOptions): KvOptions => ({ durability: "batched", ...options });
+  return {
+    ...target,
+    name: `${target.name} (batched)`,
+    openKv: (path, options) => target.openKv(path, batched(options)),
+    fromDatabase: (path, options) => target.fromDatabase(path, batched(options)),
+  };
+}
 
 /** Registers the whole suite for one adapter. */
 export function defineSuite(test: TestFn, target: Target): void {
@@ -29,4 +42,6 @@ export function defineSuite(test: TestFn, target: Target): void {
   faultTests(named, target);
   tagTests(named, target);
   cacheTests(named, target);
+  // The batched-mode tests open their own batched stores: once per adapter.
+  if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }

@@ -14,10 +14,10 @@ export function crashKills(): number {
 }
 
 /** Starts the crash writer and SIGKILLs it `delay` ms after its first acknowledgement. */
-function killWriter(path: string, round: number, delay: number): Promise<string[]> {
+function killWriter(path: string, round: number, delay: number, command = "crash-writer"): Promise<string[]> {
   const rt = currentRuntime();
   return new Promise((resolve, reject) => {
-    const child = spawn(rt.command, [...rt.args, WORKER, "crash-writer", path, String(round)], {
+    const child = spawn(rt.command, [...rt.args, WORKER, command, path, String(round)], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const acks: string[] = [];
@@ -89,5 +89,41 @@ export function crashTests(test: TestFn, t: Target): void {
       assert.equal(kv.get("t:count", 0), counted, "the counter moved with every committed transaction");
     }
     assert.ok(acked >= kills, "every writer acknowledged at least one write before its kill");
+  });
+}
+
+/**
+ * The same in `durability: "batched"`: SIGKILL a writer that writes one
+ * iteration per event-loop task, and check after each kill that the file is
+ * sound, every task before the last acknowledged one is there whole, the last
+ * is there whole or not at all (at most one task's writes are lost), and no
+ * transaction is half applied.
+ */
+export function batchedCrashTests(test: TestFn, t: Target): void {
+  const kills = crashKills();
+  test(`${kills} SIGKILLs of a batched writer lose at most the last task and leave nothing half applied`, async () => {
+    const path = tempFile();
+    let seed = 0x9e3779b9;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < kills; round++) {
+      const acks = await killWriter(path, round, Math.floor(random() * 120), "crash-batched");
+      using kv = t.openKv(path);
+      kv.integrityCheck();
+      const last = acks.length - 1;
+      const whole = (i: number) =>
+        kv.get(`a:${round}:${i}`) === i && kv.count({ prefix: `b:${round}:${i}:` }) === 50 &&
+        kv.count({ prefix: `t:${round}:${i}:` }) === 11;
+      const absent = (i: number) =>
+        !kv.has(`a:${round}:${i}`) && kv.count({ prefix: `b:${round}:${i}:` }) === 0 &&
+        kv.count({ prefix: `t:${round}:${i}:` }) === 0;
+      for (let i = 0; i < last; i++) {
+        assert.ok(whole(i), `task ${i} of round ${round} was acknowledged before the last`);
+      }
+      assert.ok(whole(last) || absent(last), `task ${last} of round ${round} is half there`);
+      assert.ok(absent(last + 1), "the task after the last acknowledged one never committed");
+      let tasks = 0;
+      for (let r = 0; r <= round; r++) tasks += kv.count({ prefix: `t:${r}:` }) / 11;
+      assert.equal(kv.get("t:count", 0), tasks, "the counter moved with every committed transaction");
+    }
   });
 }

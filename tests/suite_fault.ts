@@ -23,6 +23,7 @@ export function faultTests(test: TestFn, t: Target): void {
         try {
           for (let i = 0; i < 10_000; i++) {
             kv.set(`k${i}`, "v".repeat(500));
+            kv.flush(); // acknowledged: committed (a no-op in the default mode)
             acked.push(`k${i}`);
           }
         } catch (error) {

@@ -69,6 +69,18 @@ export function processTests(test: TestFn, raw: (path: string) => Driver): void 
     assert.equal(kv.get("counter"), 600);
   });
 
+  test(`a batched ${rt.name} process and an immediate one writing one file both progress and lose nothing`, async () => {
+    const path = tempFile();
+    openKv(path).close();
+    const runs = await Promise.all([
+      runWorker(rt, ["incr-mode", path, "3000:batched"]),
+      runWorker(rt, ["incr-mode", path, "600:immediate"]),
+    ]);
+    for (const r of runs) assert.deepEqual(r.lines, ["done busy 0"], r.stderr);
+    using kv = openKv(path);
+    assert.equal(kv.get("counter"), 3600);
+  });
+
   test(`a ${rt.name} process waits out a lock within busyTimeout and fails with KvBusyError past it`, async () => {
     const path = tempFile();
     openKv(path).close();

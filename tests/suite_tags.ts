@@ -36,6 +36,7 @@ export function tagTests(test: TestFn, t: Target): void {
     kv.set("a", 6, { tags: ["v"] });
     kv.set("a", 7, { ifVersion: kv.getEntry("a")!.version });
     assert.deepEqual(kv.tags("a"), []);
+    kv.flush();
     assert.deepEqual(tagRows(t, path), [], "no tag row outlives its value");
   });
 
@@ -82,8 +83,10 @@ export function tagTests(test: TestFn, t: Target): void {
     assert.equal(kv.deleteMany(["c"]), 1);
     assert.equal(kv.deleteMany({ prefix: "d" }), 1);
     assert.deepEqual(kv.keys({ tag: "t" }), ["e", "f"]);
+    kv.flush();
     assert.deepEqual(tagRows(t, path), [["t", "e"], ["t", "f"]]);
     assert.equal(kv.clear(), 2);
+    kv.flush();
     assert.deepEqual(tagRows(t, path), []);
     kv.set("a", "again");
     assert.deepEqual(kv.tags("a"), [], "a key written again after delete starts untagged");
@@ -101,6 +104,7 @@ export function tagTests(test: TestFn, t: Target): void {
     assert.equal(kv.count({ tag: "t" }), 1);
     assert.equal(kv.delete("s"), false);
     assert.equal(kv.purgeExpired(), 1);
+    kv.flush();
     assert.deepEqual(tagRows(t, path), [["t", "p"]]);
     kv.set("x", 1, { tags: ["t"], ttl: 10 });
     clock.advance(10);
@@ -190,6 +194,7 @@ export function tagTests(test: TestFn, t: Target): void {
     ns.set("1", 1, { tags: ["x"] });
     assert.deepEqual(kv.namespaces(), ["users"]);
     assert.equal(kv.dropNamespace("users"), true);
+    kv.flush();
     const tables = rawAll(t.raw, path, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).map((r) =>
       r[0]
     );
