@@ -134,6 +134,7 @@ export class Connection {
   /** A batch transaction is open. */
   #batch = false;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #commitImmediate: ReturnType<typeof setImmediate> | undefined;
   /** A batch that failed in the background, thrown by the next flush() or write. */
   #lost: KvError | undefined;
   /** Write calls in the open batch. */
@@ -201,15 +202,16 @@ export class Connection {
     this.feed.batches.add(this);
     const commit = () => this.#commit(false);
     // Kept referenced: a process must not end with a batch it has not committed.
-    this.#commitTimer = this.#commitInterval === undefined
-      ? setTimeout(commit, 0)
-      : setTimeout(commit, this.#commitInterval);
+    // The end of the task is setImmediate's turn (setTimeout(0) waits 1 ms on Node).
+    if (this.#commitInterval !== undefined) this.#commitTimer = setTimeout(commit, this.#commitInterval);
+    else this.#commitImmediate = setImmediate(commit);
   }
 
   /** Commits the open batch. A failure rolls it back, is told to onCommitError, and is thrown or kept for later. */
   #commit(throwNow: boolean): void {
     if (!this.#batch || this.closed) return;
     clearTimeout(this.#commitTimer);
+    clearImmediate(this.#commitImmediate);
     this.#commitTimer = undefined;
     if (this.depth > 0) {
       // A transaction(fn) is running (a commitInterval timer met it): later.
@@ -282,6 +284,7 @@ export class Connection {
       this.#batch = false;
       this.feed.batches.delete(this);
       clearTimeout(this.#commitTimer);
+      clearImmediate(this.#commitImmediate);
       this.#rollback(0);
       if (this.#batchCalls > 1) {
         const lost = new KvError(
