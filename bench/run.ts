@@ -123,7 +123,7 @@ for (const report of reports) {
   if (report.notes.length) say();
 }
 // The caching half (bench/cache.ts) on Node and Bun: its own tables and ratios.
-const cacheRuns: unknown[] = [];
+const cacheRuns: unknown[] = []; // the cache and batched runners' JSON lines
 for (const command of [bin("node"), bin("bun")]) {
   const r = spawnSync(command, ["bench/cache.ts", ...(quick ? ["--quick"] : [])], {
     cwd: root,
@@ -132,6 +132,22 @@ for (const command of [bin("node"), bin("bun")]) {
   });
   if (r.status !== 0) {
     console.error(`${command} bench/cache.ts failed:\n${r.stderr}`);
+    process.exit(1);
+  }
+  const out = r.stdout.trim().split("\n");
+  cacheRuns.push(JSON.parse(out.pop()!));
+  say(out.join("\n"));
+  say();
+}
+// Batched commits (bench/batched.ts): the micro-benchmark and the servers.
+{
+  const r = spawnSync(bin("node"), ["bench/batched.ts", ...(quick ? ["--quick"] : [])], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) {
+    console.error(`bench/batched.ts failed:\n${r.stderr}`);
     process.exit(1);
   }
   const out = r.stdout.trim().split("\n");
