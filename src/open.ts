@@ -72,7 +72,12 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
     try {
       return open(`file:${file.replace(/[?#%]/g, encodeURIComponent)}?immutable=1`);
     } catch {
-      throw error;
+      throw new KvReadOnlyError(
+        `Cannot open ${JSON.stringify(file)} read-only: SQLite cannot create ${
+          JSON.stringify(`${file}-shm`)
+        } beside it (a WAL file in a read-only folder or file system), and this driver cannot open it as an immutable file; open it once where it is writable, or use journalMode "delete"`,
+        { cause: error },
+      );
     }
   }
 }
