@@ -2,7 +2,7 @@
 import { afterAll, test as bunTest } from "bun:test";
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
-import { bunTarget, nodeTarget } from "./targets.ts";
+import { betterTarget, bunTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
@@ -16,6 +16,7 @@ defineSuite(test, batchedTarget(bun));
 const nodeOnBun = nodeTarget("bun");
 defineSuite(test, nodeOnBun);
 defineSuite(test, batchedTarget(nodeOnBun));
+defineSuite(test, betterTarget("libsql", "bun"));
 builtinTests(test, openKv, "bun:sqlite");
 processTests(test, bun.raw);
 crashTests(test, bun);

@@ -19,6 +19,8 @@ export interface Target {
     path: string,
     options?: KvOptions,
   ): { kv: Kv; userHandleWorks(): boolean; closeUser(): void; pragma(name: string): unknown };
+  /** Why this driver cannot open a read-only WAL file as an immutable URI, when it cannot. */
+  noUri?: string;
   /** A raw driver connection, for looking at the file behind the store's back. */
   raw(path: string): Driver;
 }

@@ -84,7 +84,9 @@ export function crashTests(test: TestFn, t: Target): void {
         txs.set(id, (txs.get(id) ?? 0) + 1);
       }
       for (const [id, n] of txs) assert.equal(n, 11, `${id} is half applied`);
-      assert.ok(txs.size >= txDone && txs.size <= txDone + 1);
+      // Not an upper bound: a killed process may lose output lines it had
+      // queued for the pipe, so more may be committed than was acknowledged.
+      assert.ok(txs.size >= txDone, `${txs.size} transactions found, ${txDone} acknowledged`);
       const counted = [...Array(round + 1).keys()].reduce((sum, r) => sum + kv.count({ prefix: `t:${r}:` }) / 11, 0);
       assert.equal(kv.get("t:count", 0), counted, "the counter moved with every committed transaction");
     }
@@ -119,8 +121,13 @@ export function batchedCrashTests(test: TestFn, t: Target): void {
       for (let i = 0; i < last; i++) {
         assert.ok(whole(i), `task ${i} of round ${round} was acknowledged before the last`);
       }
-      assert.ok(whole(last) || absent(last), `task ${last} of round ${round} is half there`);
-      assert.ok(absent(last + 1), "the task after the last acknowledged one never committed");
+      // The tasks in the file are a prefix, each whole: what a kill loses is
+      // the tail after the last commit (acknowledgements queued for the pipe
+      // may be lost with the process, so the tail is found in the file).
+      let end = last;
+      while (whole(end)) end++;
+      assert.ok(absent(end), `task ${end} of round ${round} is half there`);
+      assert.ok(absent(end + 1) && absent(end + 2), `a task after ${end} of round ${round} committed before it`);
       let tasks = 0;
       for (let r = 0; r <= round; r++) tasks += kv.count({ prefix: `t:${r}:` }) / 11;
       assert.equal(kv.get("t:count", 0), tasks, "the counter moved with every committed transaction");

@@ -13,6 +13,8 @@ export interface Runtime {
   name: "node" | "bun" | "deno";
   command: string;
   args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** The runtime this suite runs in. */
@@ -31,7 +33,10 @@ export function runWorker(
   onLine?: (line: string) => void,
 ): Promise<{ code: number | null; lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(rt.command, [...rt.args, WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const env = rt.env === undefined
+      ? undefined
+      : { ...(globalThis as unknown as { process: { env: Record<string, string> } }).process.env, ...rt.env };
+    const child = spawn(rt.command, [...rt.args, WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
     const lines: string[] = [];
     let buffer = "";
     let stderr = "";

@@ -210,6 +210,7 @@ export function reliabilityTests(test: TestFn, t: Target): void {
   test("a WAL store on a read-only file system opens read-only, or says why it cannot", () => {
     const why = cannotMount();
     if (why !== undefined) return console.log(`${t.name}: read-only file system test skipped: ${why}`);
+    if (t.noUri !== undefined) return console.log(`${t.name}: read-only file system test skipped: ${t.noUri}`);
     const mnt = mountTmpfs("4m");
     try {
       const clean = join(mnt.dir, "clean.db");

@@ -2,6 +2,7 @@
 import type { Target } from "./harness.ts";
 import * as nodeAdapter from "../adapters/node_sqlite.ts";
 import * as bunAdapter from "../adapters/bun_sqlite.ts";
+import * as betterAdapter from "../adapters/better_sqlite3.ts";
 import type { KvOptions } from "../src/options.ts";
 
 type Loader = (id: string) => unknown;
@@ -61,5 +62,39 @@ export function bunTarget(): Target {
       };
     },
     raw: (path) => bunAdapter.bunSqliteDriver(new Database(path)),
+  };
+}
+
+/** kvsqlite over better-sqlite3 or libsql (from npm), loaded with require when used. */
+export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Target["runtime"]): Target {
+  const { createRequire } = load("node:module") as { createRequire(url: string): (id: string) => unknown };
+  const Database = createRequire(import.meta.url)(module) as betterAdapter.BetterDatabaseClass;
+  return {
+    name: `${module} on ${runtime}`,
+    runtime,
+    noUri: module === "better-sqlite3"
+      ? "better-sqlite3 cannot open SQLite URIs"
+      : "libsql keeps the file open after close",
+    openKv: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
+    fromDatabase(path: string, options?: KvOptions) {
+      const db = new Database(path) as betterAdapter.BetterDatabaseLike & {
+        open: boolean;
+        pragma(source: string, options?: { simple: boolean }): unknown;
+      };
+      return {
+        kv: betterAdapter.fromDatabase(db, options),
+        userHandleWorks: () => {
+          try {
+            db.prepare("SELECT 1").get();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        closeUser: () => void db.close(),
+        pragma: (name: string) => (db.prepare(`PRAGMA ${name}`).raw(true) as unknown as { get(): unknown[] }).get()[0],
+      };
+    },
+    raw: (path) => betterAdapter.betterSqliteDriver(new Database(path), module),
   };
 }
