@@ -5,7 +5,8 @@
 
 import { createRequire } from "node:module";
 import { dir, PRAGMAS, runRunner } from "./common.ts";
-import { type RawDatabase, rawSubject } from "./subjects.ts";
+import { kvSubject, type RawDatabase, rawSubject } from "./subjects.ts";
+import { openKv as openBetter } from "../adapters/better_sqlite3.ts";
 import { nodeSqliteScale, nodeSqliteSubjects } from "./node_sqlite.ts";
 import type { Subject } from "./workload.ts";
 
@@ -63,18 +64,25 @@ function keyvSubject(): Subject | undefined {
   }
 }
 
-function betterSqlite3(): Subject | undefined {
+/** kvsqlite over better-sqlite3 and libsql, each beside the same driver's hand-written SQL. */
+function betterLike(module: "better-sqlite3" | "libsql"): Subject[] {
   try {
-    const Database = require("better-sqlite3");
-    return rawSubject("raw better-sqlite3", "better-sqlite3", new Database(`${dir}/bs3.db`) as RawDatabase, PRAGMAS);
+    const Database = require(module);
+    return [
+      kvSubject(`kvsqlite (${module})`, module, openBetter(`${dir}/kv-${module}.db`, { Database })),
+      rawSubject(`raw ${module}`, module, new Database(`${dir}/raw-${module}.db`) as RawDatabase, PRAGMAS),
+    ];
   } catch (error) {
-    notes.push(`better-sqlite3 skipped: ${(error as Error).message.split("\n")[0]}`);
+    notes.push(`${module} skipped: ${(error as Error).message.split("\n")[0]}`);
+    return [];
   }
 }
 
 const subjects: Subject[] = [
   ...nodeSqliteSubjects(),
-  ...[betterSqlite3(), lmdbSubject(), keyvSubject()].filter((s): s is Subject => s !== undefined),
+  ...betterLike("better-sqlite3"),
+  ...betterLike("libsql"),
+  ...[lmdbSubject(), keyvSubject()].filter((s): s is Subject => s !== undefined),
 ];
 notes.push("keyv offers no key listing, range count or incr of its own (incr is get + set)");
 await runRunner({

@@ -139,15 +139,15 @@ for (const command of [bin("node"), bin("bun")]) {
   say(out.join("\n"));
   say();
 }
-// Batched commits (bench/batched.ts): the micro-benchmark and the servers.
-{
-  const r = spawnSync(bin("node"), ["bench/batched.ts", ...(quick ? ["--quick"] : [])], {
+// Batched commits (bench/batched.ts) and the Keyv adapters (bench/keyv.ts): their own tables.
+for (const script of ["bench/batched.ts", "bench/keyv.ts"]) {
+  const r = spawnSync(bin("node"), [script, ...(quick ? ["--quick"] : [])], {
     cwd: root,
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) {
-    console.error(`bench/batched.ts failed:\n${r.stderr}`);
+    console.error(`${script} failed:\n${r.stderr}`);
     process.exit(1);
   }
   const out = r.stdout.trim().split("\n");

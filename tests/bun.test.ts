@@ -6,6 +6,7 @@ import { betterTarget, bunTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
+import { keyvTests } from "./suite_keyv.ts";
 import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 
@@ -18,6 +19,7 @@ defineSuite(test, nodeOnBun);
 defineSuite(test, batchedTarget(nodeOnBun));
 defineSuite(test, betterTarget("libsql", "bun"));
 builtinTests(test, openKv, "bun:sqlite");
+keyvTests(test);
 processTests(test, bun.raw);
 crashTests(test, bun);
 batchedCrashTests(test, bun);

@@ -8,6 +8,7 @@ import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { crossDriverTests, crossRuntimeTests } from "./suite_cross.ts";
 import { builtinTests } from "./suite_builtin.ts";
+import { keyvTests } from "./suite_keyv.ts";
 import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 
@@ -17,6 +18,7 @@ defineSuite(test, batchedTarget(target));
 defineSuite(test, betterTarget("better-sqlite3", "node"));
 defineSuite(test, betterTarget("libsql", "node"));
 builtinTests(test, openKv, "node:sqlite");
+keyvTests(test);
 processTests(test, target.raw);
 crashTests(test, target);
 batchedCrashTests(test, target);
