@@ -27,6 +27,7 @@ import { Guard, LITERAL_LIMIT, Table } from "./table.ts";
 import { planWrite, type SetOptions, type WritePlan } from "./write.ts";
 import * as tags from "./tags.ts";
 import { tagTableName } from "./schema.ts";
+import { backupTo } from "./backup.ts";
 
 export type { SetOptions } from "./write.ts";
 
@@ -504,9 +505,21 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * import { openKv } from "@kvsqlite/kvsqlite";
    * using kv = openKv();
    * kv.incr("hits", 1, { ttl: 60_000 });
-   * assert(kv.incr("hits") === 2);
+   * const hits: number = kv.incr("hits"); // a number `by` gives a number
+   * const big: bigint = kv.incr("big", 2n ** 64n); // a bigint `by` gives a bigint
+   * assert(hits === 2 && big === 2n ** 64n);
    * ```
    */
+  incr(key: string, by?: number, options?: ExpiryOptions): number;
+  /**
+   * Adds a bigint to a bigint counter (a missing key counts from `0n`).
+   *
+   * @param key The key.
+   * @param by The increment.
+   * @param options Expiry for a key that this call creates.
+   * @returns The new value.
+   */
+  incr(key: string, by: bigint, options?: ExpiryOptions): bigint;
   incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): number | bigint {
     const conn = this.#checkWrite("increment key");
     checkKey(key, "increment key");
@@ -592,6 +605,34 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (row[0] === null) return Infinity;
     const left = Number(row[0]) - conn.now();
     return left > 0 ? left : undefined;
+  }
+
+  /**
+   * Extends a live key's expiry and returns its value, in one statement (Redis
+   * GETEX, memcached touch): a sliding session is one call, with no race
+   * between reading and extending.
+   *
+   * @param key The key.
+   * @param ttl ms from now: a finite number > 0.
+   * @returns The value, or `undefined` when the key is missing or expired (nothing changes then).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKv } from "@kvsqlite/kvsqlite";
+   * using kv = openKv();
+   * kv.set("session:1", { user: "ada" }, { ttl: 60_000 });
+   * assert.deepEqual(kv.touch("session:1", 30 * 60_000), { user: "ada" });
+   * ```
+   */
+  touch<T = unknown>(key: string, ttl: number): T | undefined {
+    const conn = this.#checkWrite("touch key");
+    checkKey(key, "touch key");
+    const now = conn.now();
+    const row = this.#table.touch.all([ttlToTime(ttl, now, "touch key"), key, now])[0];
+    if (!Kv.#found(conn, row)) return undefined;
+    this.#changed(key);
+    return decodeValue(row[0], row[1], conn.codec) as T;
   }
 
   #expiryChanged(key: string, changes: number): boolean {
@@ -992,20 +1033,28 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
 
   /**
    * Writes a consistent copy of the whole file while the store stays open
-   * (`VACUUM INTO`). The target must not exist.
+   * (committing a batch first). Parent folders are created.
    *
    * @param path Where to write the copy.
+   * @param options `overwrite`: replace an existing file. @default { overwrite: false }
+   * @throws {KvError} When the target exists and `overwrite` is not set.
    */
-  backup(path: string): void {
+  backup(path: string, options?: { overwrite?: boolean }): void {
     const conn = this.#check("back up");
+    checkOptions(options, ["overwrite"], "back up");
+    const overwrite = options?.overwrite ?? false;
+    if (typeof overwrite !== "boolean") {
+      throw new TypeError(`Cannot back up: overwrite must be a boolean, received ${typeName(overwrite)}`);
+    }
     if (typeof path !== "string") {
       throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
     }
     if (path === "" || path === ":memory:") {
       throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
     }
-    if (conn.depth === 0) conn.flush();
-    conn.prepare("VACUUM INTO ?").run([path]);
+    if (conn.depth > 0) throw new KvError("Cannot back up: a transaction is open");
+    conn.flush();
+    backupTo(conn, path, overwrite);
   }
 
   /**

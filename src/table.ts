@@ -53,6 +53,7 @@ export class Table {
   #drop: Prepared | undefined;
   #setExpiry: Prepared | undefined;
   #move: Prepared | undefined;
+  #touch: Prepared | undefined;
   #markTagged: Prepared | undefined;
   #addTag: Prepared | undefined;
   #dropTags: Prepared | undefined;
@@ -102,6 +103,7 @@ export class Table {
     this.#drop = undefined;
     this.#setExpiry = undefined;
     this.#move = undefined;
+    this.#touch = undefined;
     this.#markTagged = undefined;
     this.#addTag = undefined;
     this.#dropTags = undefined;
@@ -262,6 +264,13 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
   /** Sets the expiry of a live key. Parameters: expire_time, k, now. */
   get setExpiry(): Prepared {
     return this.#setExpiry ??= this.#make(() => `UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE}`);
+  }
+
+  /** Sets a live key's expiry and returns its value, in one statement. Parameters: expire_time, k, now. */
+  get touch(): Prepared {
+    return this.#touch ??= this.#make(() =>
+      `UPDATE ${this.q} SET expire_time = ? WHERE k = ? AND ${LIVE} RETURNING v, kind, expire_time`
+    );
   }
 
   /** Moves a key. Parameters: new key, version, old key. */

@@ -15,6 +15,7 @@ import { faultTests } from "./suite_fault.ts";
 import { tagTests } from "./suite_tags.ts";
 import { cacheTests } from "./suite_cache.ts";
 import { batchedTests } from "./suite_batched.ts";
+import { firstHourTests } from "./suite_first_hour.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -42,6 +43,7 @@ export function defineSuite(test: TestFn, target: Target): void {
   faultTests(named, target);
   tagTests(named, target);
   cacheTests(named, target);
+  firstHourTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }
