@@ -61,6 +61,27 @@ export function runWorker(
   });
 }
 
+/** Runs a command in a folder; resolves with its exit code and output once it exits. */
+export function runCommand(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Real second processes on the same file. */
 export function processTests(test: TestFn, raw: (path: string) => Driver): void {
   const rt = currentRuntime();
