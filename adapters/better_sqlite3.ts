@@ -21,6 +21,15 @@ import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
 export type * from "../src/types.ts";
+export {
+  KvBusyError,
+  KvClosedError,
+  KvCodecError,
+  KvCorruptError,
+  KvError,
+  KvReadOnlyError,
+  KvSchemaError,
+} from "../src/errors.ts";
 
 /** The parts of a better-sqlite3 `Statement` that kvsqlite uses. */
 export interface BetterStatementLike {

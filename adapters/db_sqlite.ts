@@ -20,6 +20,15 @@ import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
 export type * from "../src/types.ts";
+export {
+  KvBusyError,
+  KvClosedError,
+  KvCodecError,
+  KvCorruptError,
+  KvError,
+  KvReadOnlyError,
+  KvSchemaError,
+} from "../src/errors.ts";
 
 /** The parts of `@db/sqlite`'s `Statement` that kvsqlite uses. */
 export interface DbStatementLike {
