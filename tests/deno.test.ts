@@ -10,6 +10,7 @@ import { builtinTests } from "./suite_builtin.ts";
 import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 import type { Target } from "./harness.ts";
+import { fromStd, type StdAssert, useAssert } from "./assert.ts";
 
 declare const Deno: {
   test(
@@ -24,6 +25,16 @@ declare const Deno: {
 };
 
 const test: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+// Assert with @std/assert when it resolves (it lives on JSR), else with node:assert/strict.
+try {
+  const std = await import("@std/assert");
+  useAssert(fromStd(std as unknown as StdAssert));
+  console.log("asserting with @std/assert");
+} catch (error) {
+  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  console.log(`asserting with node:assert/strict: @std/assert could not be loaded (${reason})`);
+}
 
 const node = nodeTarget("deno");
 defineSuite(test, node);

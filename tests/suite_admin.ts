@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KvBusyError, KvClosedError, KvCorruptError, KvError, KvReadOnlyError, KvSchemaError } from "../src/errors.ts";

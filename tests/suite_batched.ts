@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { KvError } from "../src/errors.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { rawAll, tempFile } from "./util.ts";

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 import type { TestFn } from "./harness.ts";

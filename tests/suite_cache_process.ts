@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { memoize } from "../src/cache.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { currentRuntime, runWorker } from "./suite_process.ts";

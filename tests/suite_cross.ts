@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { taggedJson } from "../src/codec.ts";

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { createRequire } from "node:module";
 import { openKv } from "../mod.ts";
 import { KeyvKvsqlite } from "../src/keyv.ts";

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import fc from "fast-check";
 import type { Kv } from "../src/kv.ts";
 import type { Target, TestFn } from "./harness.ts";

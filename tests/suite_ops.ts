@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { KvCodecError } from "../src/errors.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { manualClock, rawAll, tempFile } from "./util.ts";

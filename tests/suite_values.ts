@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "./assert.ts";
 import { KvClosedError, KvCodecError } from "../src/errors.ts";
 import type { Codec } from "../src/codec.ts";
 import type { Target, TestFn } from "./harness.ts";
