@@ -52,10 +52,16 @@ export function rawPragmas(mmapSize: number, cacheSize: number | undefined): str
   ].filter(Boolean).join(";\n");
 }
 
-/** kvsqlite's table shape, so that both sides store the same rows. */
+/**
+ * kvsqlite's table shape, so that both sides store the same rows, with the
+ * partial expiry index a store with expiry needs to purge in time proportional
+ * to the expired rows (without it, a hand-written store's autocommit writes
+ * measured up to 2.4× cheaper on better-sqlite3, by skipping work the job needs).
+ */
 export const TABLE_SQL = `CREATE TABLE IF NOT EXISTS kv (
   k TEXT PRIMARY KEY NOT NULL, v BLOB, kind INTEGER NOT NULL DEFAULT 0,
-  expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`;
+  expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS "kv.expire_time" ON kv (expire_time) WHERE expire_time IS NOT NULL`;
 
 /**
  * The raw driver as a subject: the SQL a careful engineer would write by hand
