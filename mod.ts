@@ -25,18 +25,9 @@ import { openKv as openBun } from "./adapters/bun_sqlite.ts";
 import { openKv as openNode } from "./adapters/node_sqlite.ts";
 
 export { Kv } from "./src/kv.ts";
-export type * from "./src/types.ts";
+export * from "./src/public.ts";
 export { taggedJson } from "./src/codec.ts";
 export { fromDriver } from "./src/open.ts";
-export {
-  KvBusyError,
-  KvClosedError,
-  KvCodecError,
-  KvCorruptError,
-  KvError,
-  KvReadOnlyError,
-  KvSchemaError,
-} from "./src/errors.ts";
 
 /**
  * Opens a store with the runtime's built-in SQLite: `bun:sqlite` on Bun,

@@ -20,16 +20,7 @@ import { fromDriver, openWith } from "../src/open.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
-export type * from "../src/types.ts";
-export {
-  KvBusyError,
-  KvClosedError,
-  KvCodecError,
-  KvCorruptError,
-  KvError,
-  KvReadOnlyError,
-  KvSchemaError,
-} from "../src/errors.ts";
+export * from "../src/public.ts";
 
 /** The parts of a better-sqlite3 `Statement` that kvsqlite uses. */
 export interface BetterStatementLike {

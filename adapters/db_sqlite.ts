@@ -19,16 +19,7 @@ import { fromDriver, openWith } from "../src/open.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
-export type * from "../src/types.ts";
-export {
-  KvBusyError,
-  KvClosedError,
-  KvCodecError,
-  KvCorruptError,
-  KvError,
-  KvReadOnlyError,
-  KvSchemaError,
-} from "../src/errors.ts";
+export * from "../src/public.ts";
 
 /** The parts of `@db/sqlite`'s `Statement` that kvsqlite uses. */
 export interface DbStatementLike {
