@@ -83,6 +83,12 @@ export interface Counters {
   transactions: number;
   /** COMMITs kvsqlite issued: batches, and multi-statement calls outside a transaction. */
   commits: number;
+  /** Rows returned by listings (`keys`, `values`, `entries`, `list`). */
+  rowsIterated: number;
+  /** Failures SQLite reported (wrapped into a `KvError`). */
+  errors: number;
+  /** WAL checkpoints run through `checkpoint()`. */
+  checkpoints: number;
 }
 
 /** Settings fixed when the store opens. */
@@ -119,6 +125,9 @@ export class Connection {
     purged: 0,
     transactions: 0,
     commits: 0,
+    rowsIterated: 0,
+    errors: 0,
+    checkpoints: 0,
   };
   /** The file's change feed, shared with the other connections of this process to it. */
   readonly feed: ChangeFeed;
@@ -277,6 +286,7 @@ export class Connection {
   fail(error: unknown, what: string, sql?: string): KvError {
     const code = this.driver.errorCode(error);
     const wrapped = wrapDriverError(error, what, code, sql);
+    this.counters.errors++;
     if (wrapped instanceof KvCorruptError) this.damaged = true;
     if (this.#batch && ABORTS_TRANSACTION.has(primaryCode(error, code) ?? 0)) {
       // SQLite gave up the whole batch with this statement. This call throws;

@@ -735,7 +735,9 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     this.#check(what);
     const cond = compileQuery(query, what);
     const o = checkListOptions(options, what);
-    return this.#page(cond, shape, o, o.after, o.limit);
+    const rows = this.#page(cond, shape, o, o.after, o.limit);
+    this.#conn.counters.rowsIterated += rows.length;
+    return rows;
   }
 
   /**
@@ -814,6 +816,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       this.#check("list entries");
       const batch = Math.min(left, LIST_BATCH);
       const rows = this.#page(cond, 3, options, after, batch);
+      this.#conn.counters.rowsIterated += rows.length;
       for (const row of rows) {
         yield {
           key: row[0] as string,
@@ -978,10 +981,22 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
 
   // ---- maintenance ---------------------------------------------------------
 
-  /** Counters since open and gauges of the file now. */
-  stats(): KvStats {
+  /**
+   * Counters since open (or the last reset) and gauges of the file now.
+   *
+   * @param options `reset`: return the counters and start them from zero. @default { reset: false }
+   * @returns The counters and gauges.
+   */
+  stats(options?: { reset?: boolean }): KvStats {
     const conn = this.#check("read stats");
-    return readStats(conn, this.count());
+    checkOptions(options, ["reset"], "read stats");
+    const reset = options?.reset ?? false;
+    if (typeof reset !== "boolean") {
+      throw new TypeError(`Cannot read stats: reset must be a boolean, received ${typeName(reset)}`);
+    }
+    const stats = readStats(conn, this.count());
+    if (reset) for (const name of Object.keys(conn.counters)) conn.counters[name as keyof typeof conn.counters] = 0;
+    return stats;
   }
 
   /**
@@ -999,16 +1014,33 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     // Batched writes are committed first, so that the checkpoint can move them.
     if (conn.depth === 0) conn.flush();
     const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
+    conn.counters.checkpoints++;
     return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
   }
 
-  /** Rebuilds the file to reclaim free pages (`VACUUM`). Not inside a transaction. */
-  vacuum(): void {
+  /**
+   * Reclaims free pages: the whole file (`VACUUM`), or with `pages` at most
+   * that many (`PRAGMA incremental_vacuum`, for a file created with
+   * `autoVacuum: "incremental"`). Not inside a transaction.
+   *
+   * @param options `pages`: how many free pages to release at most.
+   * @throws {TypeError} With `pages` on a file not created with `autoVacuum: "incremental"`.
+   */
+  vacuum(options?: { pages?: number }): void {
     const conn = this.#check("vacuum");
+    checkOptions(options, ["pages"], "vacuum");
+    const pages = options?.pages;
+    if (pages !== undefined && (typeof pages !== "number" || !Number.isSafeInteger(pages) || pages < 1)) {
+      throw new RangeError(`Cannot vacuum: pages must be a whole number >= 1, received ${typeName(pages)}`);
+    }
     if (conn.depth > 0) throw new KvError("Cannot vacuum: a transaction is open");
     conn.flush();
     conn.checkWrite("vacuum", false);
-    conn.exec("VACUUM");
+    if (pages === undefined) return conn.exec("VACUUM");
+    if (Number(conn.prepare("PRAGMA auto_vacuum").get([])![0]) !== 2) {
+      throw new TypeError('Cannot vacuum: pages needs a file created with autoVacuum: "incremental"');
+    }
+    conn.exec(`PRAGMA incremental_vacuum(${pages})`);
   }
 
   /** Runs `PRAGMA optimize`. */

@@ -126,10 +126,12 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
   try {
     conn.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
     inspect(driver, o.table, path, o.readOnly);
+    if (!o.readOnly) creationSettings(conn, o);
     if (!o.readOnly && !isMemory(path)) setJournalMode(conn, o.journalMode, o.busyTimeout);
     conn.exec(`PRAGMA synchronous = ${o.synchronous.toUpperCase()}`);
     if (o.cacheSize !== undefined) conn.exec(`PRAGMA cache_size = ${o.cacheSize}`);
     if (o.mmapSize !== undefined) conn.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
+    if (o.journalSizeLimit !== undefined) conn.exec(`PRAGMA journal_size_limit = ${o.journalSizeLimit}`);
     try {
       migrate(driver, o.table, o.readOnly);
     } catch (error) {
@@ -174,6 +176,18 @@ function inspect(driver: Driver, table: string, path: string, readOnly: boolean)
     }
     throw wrapDriverError(error, `Cannot read ${JSON.stringify(path)}`, code);
   }
+}
+
+/**
+ * The page size and auto-vacuum mode are fixed when SQLite creates the file's
+ * first page; on an existing file they are left as they are (changing them
+ * would take a full VACUUM, and WAL mode refuses a new page size).
+ */
+function creationSettings(conn: Connection, o: ResolvedOptions): void {
+  if (o.pageSize === undefined && o.autoVacuum === "none") return;
+  if (Number(conn.prepare("PRAGMA page_count").get([])![0]) !== 0) return;
+  if (o.pageSize !== undefined) conn.exec(`PRAGMA page_size = ${o.pageSize}`);
+  if (o.autoVacuum === "incremental") conn.exec("PRAGMA auto_vacuum = INCREMENTAL");
 }
 
 function sleep(ms: number): void {

@@ -43,6 +43,12 @@ export interface KvOptions {
   commitInterval?: number;
   /** With `durability: "batched"`: told of a commit that failed (the batch was rolled back). */
   onCommitError?: (error: KvError) => void;
+  /** SQLite's page size in bytes (a power of two, 512 to 65536); applies only when the file is created. @default SQLite's (4096) */
+  pageSize?: number;
+  /** `"incremental"` lets `vacuum({ pages })` free pages a few at a time; applies only when the file is created. @default "none" */
+  autoVacuum?: "none" | "incremental";
+  /** The size in bytes the WAL is truncated to after a checkpoint (`PRAGMA journal_size_limit`); -1: no limit. @default SQLite's (-1) */
+  journalSizeLimit?: number;
 }
 
 /** Options after defaults. */
@@ -61,6 +67,9 @@ export interface ResolvedOptions {
   durability: "immediate" | "batched";
   commitInterval: number | undefined;
   onCommitError: ((error: KvError) => void) | undefined;
+  pageSize: number | undefined;
+  autoVacuum: "none" | "incremental";
+  journalSizeLimit: number | undefined;
 }
 
 /** The defaults of the options that tune SQLite, chosen by measurement (bench/README.md). */
@@ -87,6 +96,9 @@ const KNOWN = [
   "durability",
   "commitInterval",
   "onCommitError",
+  "pageSize",
+  "autoVacuum",
+  "journalSizeLimit",
 ];
 
 function checkChoice<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
@@ -133,6 +145,14 @@ function checkedClock(now: () => unknown): () => number {
     }
     return t;
   };
+}
+
+function checkPageSize(value: unknown): number | undefined {
+  const size = checkInteger(value, "pageSize", 512);
+  if (size !== undefined && (size > 65536 || (size & (size - 1)) !== 0)) {
+    throw new RangeError(`Cannot open store: pageSize must be a power of two from 512 to 65536, received ${size}`);
+  }
+  return size;
 }
 
 function batching(
@@ -183,5 +203,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0) ?? 0,
     closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase"),
     ...batching(o),
+    pageSize: checkPageSize(o.pageSize),
+    autoVacuum: checkChoice(o.autoVacuum, "autoVacuum", ["none", "incremental"], "none"),
+    journalSizeLimit: checkInteger(o.journalSizeLimit, "journalSizeLimit", -1),
   };
 }

@@ -16,6 +16,7 @@ import { tagTests } from "./suite_tags.ts";
 import { cacheTests } from "./suite_cache.ts";
 import { batchedTests } from "./suite_batched.ts";
 import { firstHourTests } from "./suite_first_hour.ts";
+import { lineageTests } from "./suite_lineage.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -44,6 +45,7 @@ export function defineSuite(test: TestFn, target: Target): void {
   tagTests(named, target);
   cacheTests(named, target);
   firstHourTests(named, target);
+  lineageTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }
