@@ -87,20 +87,30 @@ function plain(row: SqlValue[]): SqlRow {
 }
 
 // better-sqlite3 binds SQLite's numbered parameters (?1, ?2) only by an
-// object with numeric keys (libsql takes either); a statement that has them
-// is bound that way, decided once when it is prepared.
-function byNumber(params: readonly SqlValue[]): SqlValue[] {
-  const named: Record<number, SqlValue> = {};
-  for (let i = 0; i < params.length; i++) named[i + 1] = params[i]!;
-  return [named as unknown as SqlValue];
+// object with numeric keys; binding positionally instead took setMany from
+// 0.62 to 0.75 of the raw driver's batched INSERT OR REPLACE. A statement that
+// has them is rewritten once, when it is prepared, to plain `?` and a list of
+// which value goes where.
+function positional(sql: string): { text: string; order: number[] } | undefined {
+  if (!/\?\d/.test(sql)) return undefined;
+  const order: number[] = [];
+  const text = sql.replace(/\?(\d+)/g, (_, n: string) => {
+    order.push(Number(n) - 1);
+    return "?";
+  });
+  return { text, order };
 }
 
 function statement(db: BetterDatabaseLike, sql: string): Statement {
-  const st = db.prepare(sql);
+  const rewritten = positional(sql);
+  const st = db.prepare(rewritten?.text ?? sql);
   // Safe integers stay off, as on bun:sqlite: kvsqlite never writes an
   // integer past 2^53 (FORMAT.md), and turning them on costs every read.
   if (st.reader) st.raw(true);
-  const bind = /\?\d/.test(sql) ? byNumber : (params: readonly SqlValue[]) => params as SqlValue[];
+  const order = rewritten?.order;
+  const bind = order === undefined
+    ? (params: readonly SqlValue[]) => params as SqlValue[]
+    : (params: readonly SqlValue[]) => order.map((i) => params[i]!);
   return {
     run: (params) => Number(st.run(...bind(params)).changes),
     get(params) {
