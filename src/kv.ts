@@ -995,7 +995,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
       throw new TypeError(`Cannot read stats: reset must be a boolean, received ${typeName(reset)}`);
     }
     const stats = readStats(conn, this.count());
-    if (reset) for (const name of Object.keys(conn.counters)) conn.counters[name as keyof typeof conn.counters] = 0;
+    if (reset) { for (const name of Object.keys(conn.counters)) conn.counters[name as keyof typeof conn.counters] = 0; }
     return stats;
   }
 
@@ -1040,7 +1040,13 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     if (Number(conn.prepare("PRAGMA auto_vacuum").get([])![0]) !== 2) {
       throw new TypeError('Cannot vacuum: pages needs a file created with autoVacuum: "incremental"');
     }
-    conn.exec(`PRAGMA incremental_vacuum(${pages})`);
+    // incremental_vacuum(N) frees one page per step, and the drivers step a
+    // statement that returns no columns differently (once, or to the end; one
+    // refuses all()); incremental_vacuum(1) frees one page in one step.
+    // exec() leaves no statement in progress (libsql would refuse the COMMIT).
+    conn.atomic(() => {
+      for (let i = 0; i < pages; i++) conn.exec("PRAGMA incremental_vacuum(1)");
+    });
   }
 
   /** Runs `PRAGMA optimize`. */
