@@ -9,6 +9,18 @@ type Loader = (id: string) => unknown;
 const load: Loader = (id) =>
   (globalThis as unknown as { process: { getBuiltinModule: Loader } }).process.getBuiltinModule(id);
 
+/** Whether a probe of the user's own handle still runs (it does not once the handle is closed). */
+function works(probe: () => unknown): () => boolean {
+  return () => {
+    try {
+      probe();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
 export function nodeTarget(runtime: Target["runtime"]): Target {
   const { DatabaseSync } = load("node:sqlite") as {
     DatabaseSync: new (path: string) => nodeAdapter.DatabaseSyncLike & { isOpen: boolean };
@@ -21,14 +33,7 @@ export function nodeTarget(runtime: Target["runtime"]): Target {
       const db = new DatabaseSync(path);
       return {
         kv: nodeAdapter.fromDatabase(db, options),
-        userHandleWorks: () => {
-          try {
-            db.prepare("SELECT 1").get();
-            return true;
-          } catch {
-            return false;
-          }
-        },
+        userHandleWorks: works(() => db.prepare("SELECT 1").get()),
         closeUser: () => db.close(),
         pragma: (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get() as object)[0],
       };
@@ -49,14 +54,7 @@ export function bunTarget(): Target {
       const db = new Database(path);
       return {
         kv: bunAdapter.fromDatabase(db, options),
-        userHandleWorks: () => {
-          try {
-            db.prepare("SELECT 1").values();
-            return true;
-          } catch {
-            return false;
-          }
-        },
+        userHandleWorks: works(() => db.prepare("SELECT 1").values()),
         closeUser: () => db.close(),
         pragma: (name: string) => db.prepare(`PRAGMA ${name}`).values()[0]![0],
       };
@@ -83,14 +81,7 @@ export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Targe
       };
       return {
         kv: betterAdapter.fromDatabase(db, options),
-        userHandleWorks: () => {
-          try {
-            db.prepare("SELECT 1").get();
-            return true;
-          } catch {
-            return false;
-          }
-        },
+        userHandleWorks: works(() => db.prepare("SELECT 1").get()),
         closeUser: () => void db.close(),
         pragma: (name: string) => (db.prepare(`PRAGMA ${name}`).raw(true) as unknown as { get(): unknown[] }).get()[0],
       };
