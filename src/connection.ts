@@ -216,19 +216,25 @@ export class Connection {
     else this.#commitImmediate = setImmediate(commit);
   }
 
-  /** Commits the open batch. A failure rolls it back, is told to onCommitError, and is thrown or kept for later. */
-  #commit(throwNow: boolean): void {
-    if (!this.#batch || this.closed) return;
+  /** Forgets the open batch: its flag, its place among the file's batches, its commit timer. */
+  #endBatch(): void {
+    this.#batch = false;
+    this.feed.batches.delete(this);
     clearTimeout(this.#commitTimer);
     clearImmediate(this.#commitImmediate);
     this.#commitTimer = undefined;
+  }
+
+  /** Commits the open batch. A failure rolls it back, is told to onCommitError, and is thrown or kept for later. */
+  #commit(throwNow: boolean): void {
+    if (!this.#batch || this.closed) return;
     if (this.depth > 0) {
       // A transaction(fn) is running (a commitInterval timer met it): later.
+      clearTimeout(this.#commitTimer);
       this.#commitTimer = setTimeout(() => this.#commit(false), 0);
       return;
     }
-    this.#batch = false;
-    this.feed.batches.delete(this);
+    this.#endBatch();
     try {
       this.exec("COMMIT");
       this.counters.commits++;
@@ -291,10 +297,7 @@ export class Connection {
     if (this.#batch && ABORTS_TRANSACTION.has(primaryCode(error, code) ?? 0)) {
       // SQLite gave up the whole batch with this statement. This call throws;
       // when earlier calls had written into the batch, their loss is said too.
-      this.#batch = false;
-      this.feed.batches.delete(this);
-      clearTimeout(this.#commitTimer);
-      clearImmediate(this.#commitImmediate);
+      this.#endBatch();
       this.#rollback(0);
       if (this.#batchCalls > 1) {
         const lost = new KvError(
