@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Driver } from "./driver.ts";
+import type { Driver, SqlRow, SqlValue } from "./driver.ts";
 import { KvReadOnlyError, KvSchemaError } from "./errors.ts";
 import { quoteName } from "./keys.ts";
 
@@ -61,23 +61,24 @@ interface Column {
   pk: number;
 }
 
-function columnsOf(driver: Driver, table: string): Column[] {
-  const st = driver.prepare(`SELECT name, upper(type), pk FROM pragma_table_info(?)`);
+/** The rows of a statement run once, before the connection's statement cache exists. */
+function rows(driver: Driver, sql: string, params: SqlValue[]): SqlRow[] {
+  const st = driver.prepare(sql);
   try {
-    return st.all([table]).map((row) => ({ name: String(row[0]), type: String(row[1]), pk: Number(row[2]) }));
+    return st.all(params);
   } finally {
     st.finalize();
   }
 }
 
+function columnsOf(driver: Driver, table: string): Column[] {
+  return rows(driver, `SELECT name, upper(type), pk FROM pragma_table_info(?)`, [table])
+    .map((row) => ({ name: String(row[0]), type: String(row[1]), pk: Number(row[2]) }));
+}
+
 function objectType(driver: Driver, name: string): string | undefined {
-  const st = driver.prepare(`SELECT type FROM sqlite_master WHERE name = ?`);
-  try {
-    const row = st.get([name]);
-    return row === undefined ? undefined : String(row[0]);
-  } finally {
-    st.finalize();
-  }
+  const row = rows(driver, `SELECT type FROM sqlite_master WHERE name = ?`, [name])[0];
+  return row === undefined ? undefined : String(row[0]);
 }
 
 const TEXT_TYPE = /CHAR|CLOB|TEXT/;
@@ -125,19 +126,9 @@ export function checkSchema(driver: Driver, table: string): void {
 }
 
 function storedVersion(driver: Driver, table: string): number | undefined {
-  const exists = driver.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`);
-  try {
-    if (!exists.get([META_TABLE])) return undefined;
-  } finally {
-    exists.finalize();
-  }
-  const st = driver.prepare(`SELECT version FROM ${quoteName(META_TABLE)} WHERE name = ?`);
-  try {
-    const row = st.get([table]);
-    return row === undefined ? undefined : Number(row[0]);
-  } finally {
-    st.finalize();
-  }
+  if (objectType(driver, META_TABLE) !== "table") return undefined;
+  const row = rows(driver, `SELECT version FROM ${quoteName(META_TABLE)} WHERE name = ?`, [table])[0];
+  return row === undefined ? undefined : Number(row[0]);
 }
 
 /**
@@ -162,18 +153,14 @@ function migrateTo1(driver: Driver, table: string): void {
 
 /** Tags: every key table of the root (itself and its namespaces) gains `tagged` and its tag table. */
 function migrateTo2(driver: Driver, table: string): void {
-  const st = driver.prepare(
+  const tables = rows(
+    driver,
     `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = ? OR (name > ? AND name < ?))`,
+    [table, `${table}/`, `${table}0`],
   );
-  let tables: string[];
-  try {
-    tables = st.all([table, `${table}/`, `${table}0`]).map((row) => String(row[0]));
-  } finally {
-    st.finalize();
-  }
-  for (const name of tables) {
-    driver.exec(`ALTER TABLE ${quoteName(name)} ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0`);
-    driver.exec(tagTableSql(name));
+  for (const [name] of tables) {
+    driver.exec(`ALTER TABLE ${quoteName(String(name))} ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0`);
+    driver.exec(tagTableSql(String(name)));
   }
 }
 
