@@ -253,6 +253,11 @@ export const taggedJson: Codec = {
   },
 };
 
+/** Whether a string is stored as native TEXT (else as an escaped string, kind 6). */
+export function isNativeString(value: unknown): value is string {
+  return typeof value === "string" && !value.includes("\0") && value.isWellFormed();
+}
+
 /**
  * Encodes any value into what is written in the `v` and `kind` columns.
  * Throws {@link KvCodecError} when the value cannot be stored.
@@ -263,9 +268,7 @@ export function encodeValue(value: unknown, codec: Codec): [SqlValue, number] {
       // Some drivers read TEXT only up to its first NUL, and TEXT is UTF-8, in
       // which a lone surrogate becomes U+FFFD; such strings are stored as a
       // JSON string literal (which escapes both) instead.
-      return value.includes("\0") || !value.isWellFormed()
-        ? [JSON.stringify(value), Kind.escapedString]
-        : [value, Kind.native];
+      return isNativeString(value) ? [value, Kind.native] : [JSON.stringify(value), Kind.escapedString];
     case "number":
       // Safe integers and finite fractions are exact in every driver; -0, NaN,
       // infinities and integers past 2^53 are not, so they go as text.

@@ -213,6 +213,15 @@ function range(start: string | undefined, end: string | undefined): KeyCondition
 
 const LIST_OPTIONS = ["limit", "reverse", "after"];
 
+/** The boolean option `name` of `options` (already checked by {@link checkOptions}), `false` when absent. */
+export function booleanOption(options: object | undefined, name: string, what: string): boolean {
+  const value = (options as Record<string, unknown> | undefined)?.[name] ?? false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Cannot ${what}: ${name} must be a boolean, received ${typeName(value)}`);
+  }
+  return value;
+}
+
 /** Validates {@link ListOptions}. */
 export function checkListOptions(options: unknown, what: string): ListOptions {
   if (options === undefined) return {};

@@ -4,12 +4,13 @@
  * @module
  */
 
-import { decodeValue, encodeValue, Kind } from "./codec.ts";
+import { decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";
 import { KvClosedError, KvCorruptError, KvError } from "./errors.ts";
 import { atToTime, expiryOf, type ExpiryOptions, isLive, ttlToTime } from "./expiry.ts";
 import {
+  booleanOption,
   checkKey,
   checkListOptions,
   checkName,
@@ -399,7 +400,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
         const key = entry[0];
         checkKey(key, "set many keys");
         const value = entry[1];
-        if (typeof value === "string" && !value.includes("\0") && value.isWellFormed()) {
+        if (isNativeString(value)) {
           n += this.#write(plan, key, value, Kind.native, now);
         } else {
           const [v, kind] = encodeValue(value, conn.codec);
@@ -424,12 +425,17 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     const conn = this.#checkWrite("delete key");
     checkStoredKey(key, "delete key");
     const now = conn.now();
-    const live = this.#table.remove.run([key, now]) > 0 || tags.removeTagged(conn, this.#table, key, now);
+    const live = this.#remove(key, now);
     if (live) {
       conn.counters.deletes++;
       this.#changed(key);
     }
     return live;
+  }
+
+  /** Deletes one live key: one statement for an untagged key, the tag transaction for a tagged one. */
+  #remove(key: string, now: number): boolean {
+    return this.#table.remove.run([key, now]) > 0 || tags.removeTagged(this.#conn, this.#table, key, now);
   }
 
   /**
@@ -452,13 +458,10 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     let deleted: number;
     if (Array.isArray(keysOrQuery)) {
       for (const key of keysOrQuery) checkStoredKey(key, "delete many keys");
-      const table = this.#table;
       deleted = conn.atomic(() => {
         const now = conn.now();
         let n = 0;
-        for (const key of keysOrQuery) {
-          if (table.remove.run([key, now]) > 0 || tags.removeTagged(conn, table, key, now)) n++;
-        }
+        for (const key of keysOrQuery) if (this.#remove(key, now)) n++;
         return n;
       });
     } else {
@@ -700,10 +703,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
     checkStoredKey(from, "rename key");
     checkKey(to, "rename key");
     checkOptions(options, ["overwrite"], "rename key");
-    const overwrite = options?.overwrite ?? false;
-    if (typeof overwrite !== "boolean") {
-      throw new TypeError(`Cannot rename key: overwrite must be a boolean, received ${typeName(overwrite)}`);
-    }
+    const overwrite = booleanOption(options, "overwrite", "rename key");
     return conn.atomic(() => {
       const now = conn.now();
       const source = this.#table.readExpiry.get([from]);
@@ -990,10 +990,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   stats(options?: { reset?: boolean }): KvStats {
     const conn = this.#check("read stats");
     checkOptions(options, ["reset"], "read stats");
-    const reset = options?.reset ?? false;
-    if (typeof reset !== "boolean") {
-      throw new TypeError(`Cannot read stats: reset must be a boolean, received ${typeName(reset)}`);
-    }
+    const reset = booleanOption(options, "reset", "read stats");
     const stats = readStats(conn, this.count());
     if (reset) { for (const name of Object.keys(conn.counters)) conn.counters[name as keyof typeof conn.counters] = 0; }
     return stats;
@@ -1080,10 +1077,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   backup(path: string, options?: { overwrite?: boolean }): void {
     const conn = this.#check("back up");
     checkOptions(options, ["overwrite"], "back up");
-    const overwrite = options?.overwrite ?? false;
-    if (typeof overwrite !== "boolean") {
-      throw new TypeError(`Cannot back up: overwrite must be a boolean, received ${typeName(overwrite)}`);
-    }
+    const overwrite = booleanOption(options, "overwrite", "back up");
     if (typeof path !== "string") {
       throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
     }
