@@ -194,7 +194,8 @@ class Engine {
 
   constructor(store: Kv, o: Record<string, unknown>, isAsync: boolean, memory: number, what: string) {
     this.#store = store;
-    this.#now = kvInternals(store).conn.now;
+    const { conn, table } = kvInternals(store);
+    this.#now = conn.now;
     this.async = isAsync;
     this.#ttl = checkMs(o.ttl, "ttl", what);
     this.#swr = checkMs(o.staleWhileRevalidate, "staleWhileRevalidate", what);
@@ -214,10 +215,7 @@ class Engine {
     let map = inflight.get(store);
     if (map === undefined) inflight.set(store, map = new Map());
     this.#inflight = map;
-    if (memory > 0) {
-      const { conn, table } = kvInternals(store);
-      this.l1 = new MemoryCache(conn, table, memory);
-    }
+    if (memory > 0) this.l1 = new MemoryCache(conn, table, memory);
   }
 
   /** Whether an entry that expires at `expiresAt` (stale window included) is still fresh. */
