@@ -122,36 +122,28 @@ for (const report of reports) {
   for (const note of report.notes) say(`- ${note}`);
   if (report.notes.length) say();
 }
-// The caching half (bench/cache.ts) on Node and Bun: its own tables and ratios.
-const cacheRuns: unknown[] = []; // the cache and batched runners' JSON lines
-for (const command of [bin("node"), bin("bun")]) {
-  const r = spawnSync(command, ["bench/cache.ts", ...(quick ? ["--quick"] : [])], {
+// The runners that print tables of their own: the caching half (bench/cache.ts)
+// on Node and Bun, batched commits (bench/batched.ts) and the Keyv adapters
+// (bench/keyv.ts). Each prints its tables, then its figures as one JSON line.
+const tableRuns: unknown[] = [];
+const tableRunners: [string, string][] = [
+  [bin("node"), "bench/cache.ts"],
+  [bin("bun"), "bench/cache.ts"],
+  [bin("node"), "bench/batched.ts"],
+  [bin("node"), "bench/keyv.ts"],
+];
+for (const [command, script] of tableRunners) {
+  const r = spawnSync(command, [script, ...(quick ? ["--quick"] : [])], {
     cwd: root,
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) {
-    console.error(`${command} bench/cache.ts failed:\n${r.stderr}`);
+    console.error(`${command} ${script} failed:\n${r.stderr}`);
     process.exit(1);
   }
   const out = r.stdout.trim().split("\n");
-  cacheRuns.push(JSON.parse(out.pop()!));
-  say(out.join("\n"));
-  say();
-}
-// Batched commits (bench/batched.ts) and the Keyv adapters (bench/keyv.ts): their own tables.
-for (const script of ["bench/batched.ts", "bench/keyv.ts"]) {
-  const r = spawnSync(bin("node"), [script, ...(quick ? ["--quick"] : [])], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-  });
-  if (r.status !== 0) {
-    console.error(`${script} failed:\n${r.stderr}`);
-    process.exit(1);
-  }
-  const out = r.stdout.trim().split("\n");
-  cacheRuns.push(JSON.parse(out.pop()!));
+  tableRuns.push(JSON.parse(out.pop()!));
   say(out.join("\n"));
   say();
 }
@@ -169,7 +161,7 @@ const record = {
   machine,
   quick,
   reports,
-  cache: cacheRuns,
+  tables: tableRuns,
   ratios: Object.fromEntries(reports.map((r) => [r.runtime, ratios(r)])),
 };
 writeFileSync(file, JSON.stringify(record, null, 1));
