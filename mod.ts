@@ -21,10 +21,12 @@ import type { Kv } from "./src/kv.ts";
 import type { KvOptions } from "./src/options.ts";
 // These two adapters load their driver with process.getBuiltinModule when a
 // store is opened, never at import: importing them loads no driver module.
-import { openKv as openBun } from "./adapters/bun_sqlite.ts";
-import { openKv as openNode } from "./adapters/node_sqlite.ts";
+import { openKv as openBun, openKvAsync as openBunAsync } from "./adapters/bun_sqlite.ts";
+import { openKv as openNode, openKvAsync as openNodeAsync } from "./adapters/node_sqlite.ts";
+import type { KvAsync, KvAsyncOptions } from "./src/async.ts";
 
 export { Kv } from "./src/kv.ts";
+export { KvAsync } from "./src/async.ts";
 export * from "./src/public.ts";
 export { taggedJson } from "./src/codec.ts";
 export { fromDriver } from "./src/open.ts";
@@ -48,6 +50,35 @@ export { fromDriver } from "./src/open.ts";
  * ```
  */
 export function openKv(path?: string, options?: KvOptions): Kv {
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  return isBun ? openBun(path, options) : openNode(path, options);
+  return isBun() ? openBun(path, options) : openNode(path, options);
+}
+
+function isBun(): boolean {
+  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+}
+
+/**
+ * Opens a store with the runtime's built-in SQLite in a worker thread: the
+ * methods of `Kv`, each returning a promise, so that this thread never waits
+ * on SQLite (a lock held by another process, a long `vacuum()` or `backup()`).
+ *
+ * @param path The file (parent folders are created); `":memory:"` or omitted: in memory.
+ * @param options As for {@link openKv}, but `codec` (it cannot cross to the worker thread).
+ * @returns The store, once the worker has opened it.
+ * @throws {KvError} When the file cannot be opened, `KvSchemaError` when its schema is newer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openKvAsync } from "@kvsqlite/kvsqlite";
+ * await using kv = await openKvAsync(":memory:");
+ * await kv.transaction(async (tx) => {
+ *   await tx.set("a", 1);
+ *   await tx.incr("a");
+ * });
+ * assert.equal(await kv.get("a"), 2);
+ * ```
+ */
+export function openKvAsync(path?: string, options?: KvAsyncOptions): Promise<KvAsync> {
+  return isBun() ? openBunAsync(path, options) : openNodeAsync(path, options);
 }

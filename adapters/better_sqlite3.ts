@@ -17,6 +17,7 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
@@ -58,6 +59,12 @@ export type BetterDatabaseClass = new (
 export interface BetterOpenOptions extends KvOptions {
   /** The `Database` class of better-sqlite3 or libsql. */
   Database: BetterDatabaseClass;
+}
+
+/** Options of {@link openKvAsync}: kvsqlite's, and the driver's module, which the worker thread loads itself. */
+export interface BetterAsyncOptions extends KvAsyncOptions {
+  /** The module that exports the `Database` class: `"better-sqlite3"`, `"libsql"`, or a path (resolved from the working folder). */
+  Database: string;
 }
 
 // Both drivers name errors by SQLite's code ("SQLITE_BUSY", "SQLITE_IOERR_WRITE"...).
@@ -190,4 +197,30 @@ function mainFile(db: BetterDatabaseLike): string {
   st.raw(true);
   const file = (st.get() as [string] | undefined)?.[0];
   return file ? file : ":memory:";
+}
+
+/**
+ * Opens a store over better-sqlite3 or libsql in a worker thread: the
+ * methods of `Kv`, each returning a promise. A class cannot cross to another
+ * thread, so `Database` names the driver's module, which the worker loads.
+ *
+ * @param path The file; `":memory:"` for a store in memory.
+ * @param options kvsqlite's options (but `codec`), and `Database`: the driver's module.
+ * @returns The store, once the worker has opened it.
+ * @throws {TypeError} Without a `Database` module name.
+ *
+ * @example
+ * ```ts ignore
+ * await using kv = await openKvAsync("data/app.db", { Database: "better-sqlite3" });
+ * await kv.set("a", 1);
+ * ```
+ */
+export async function openKvAsync(path: string | undefined, options: BetterAsyncOptions): Promise<KvAsync> {
+  if (options === null || typeof options !== "object" || typeof options.Database !== "string") {
+    throw new TypeError(
+      'Cannot open store: options.Database must name the driver\'s module ("better-sqlite3" or "libsql")',
+    );
+  }
+  const { Database, ...rest } = options;
+  return await openAsync(import.meta.url, path, rest, { option: "Database", id: Database });
 }

@@ -16,6 +16,7 @@
 import { Database } from "@db/sqlite";
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
@@ -111,4 +112,22 @@ export function openKv(path?: string, options?: KvOptions): Kv {
  */
 export function fromDatabase(db: DbDatabaseLike, options?: KvOptions): Kv {
   return fromDriver(dbSqliteDriver(db), { ...options, path: db.path });
+}
+
+/**
+ * Opens a store over `@db/sqlite` in a worker thread: the methods of `Kv`, each
+ * returning a promise, so that this thread never waits on SQLite.
+ *
+ * @param path The file; `":memory:"` or omitted for a store in memory.
+ * @param options As for {@link openKv}, but `codec`.
+ * @returns The store, once the worker has opened it.
+ *
+ * @example
+ * ```ts ignore
+ * await using kv = await openKvAsync("data/app.db");
+ * await kv.set("a", 1);
+ * ```
+ */
+export function openKvAsync(path?: string, options?: KvAsyncOptions): Promise<KvAsync> {
+  return openAsync(import.meta.url, path, options);
 }

@@ -216,6 +216,14 @@ export class Connection {
     else this.#commitImmediate = setImmediate(commit);
   }
 
+  /** Whether a batch of writes is open (`durability: "batched"`), not yet committed. */
+  get batchOpen(): boolean {
+    return this.#batch;
+  }
+
+  /** Told after an open batch ended, committed or rolled back (the async client's worker keeps its caller's process alive until then). */
+  onBatchEnd: (() => void) | undefined;
+
   /** Forgets the open batch: its flag, its place among the file's batches, its commit timer. */
   #endBatch(): void {
     this.#batch = false;
@@ -241,6 +249,8 @@ export class Connection {
     } catch (error) {
       this.#rollback(0);
       this.#batchLost(error as KvError, throwNow);
+    } finally {
+      this.onBatchEnd?.();
     }
   }
 
@@ -299,6 +309,7 @@ export class Connection {
       // when earlier calls had written into the batch, their loss is said too.
       this.#endBatch();
       this.#rollback(0);
+      this.onBatchEnd?.();
       if (this.#batchCalls > 1) {
         const lost = new KvError(
           `The batch of writes was rolled back: ${wrapped.message}`,

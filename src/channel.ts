@@ -1,0 +1,228 @@
+/**
+ * The caller's end of the async client: it starts the worker thread, posts
+ * the calls made in one turn of the caller's event loop as one message, and
+ * settles each call's promise with the worker's reply.
+ *
+ * @module
+ */
+
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { KvClosedError, KvError } from "./errors.ts";
+import { typeName } from "./keys.ts";
+import { fromWire, type Request, type WorkerMessage } from "./wire.ts";
+import type { WorkerInit } from "./worker.ts";
+
+/** How long the caller looks for a reply right after posting before it returns to its event loop (ms). */
+const LOOK_MS = 0.02;
+
+interface Waiting {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface PortLike {
+  postMessage(message: unknown, transfer?: unknown[]): void;
+  on(event: "message", listener: (message: WorkerMessage) => void): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** What opening an async store needs besides the path and options. */
+export interface ChannelInit {
+  adapter: string;
+  path: string | undefined;
+  options: Record<string, unknown>;
+  require?: { option: string; id: string } | undefined;
+  now: (() => number) | undefined;
+  onCommitError: ((error: KvError) => void) | undefined;
+}
+
+/** The worker thread of one async store, and the calls waiting on it. */
+export class Channel {
+  readonly #worker: Worker;
+  readonly #port: PortLike;
+  readonly #bell = new Int32Array(new SharedArrayBuffer(8));
+  readonly #waiting = new Map<number, Waiting>();
+  readonly #now: (() => number) | undefined;
+  readonly #onCommitError: ((error: KvError) => void) | undefined;
+  #queue: Request[] = [];
+  #posting = false;
+  #nextId = 1;
+  #nextTx = 1;
+  /** The worker holds a batch of writes not yet committed. */
+  #dirty = false;
+  #held = true;
+  /** Set once the store is closed, or its thread failed: why every later call fails. */
+  closed: KvError | undefined;
+
+  private constructor(init: ChannelInit) {
+    this.#now = init.now;
+    this.#onCommitError = init.onCommitError;
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1 as unknown as PortLike;
+    const data: WorkerInit = {
+      port: port2 as unknown as WorkerInit["port"],
+      bell: this.#bell,
+      adapter: init.adapter,
+      path: init.path,
+      options: init.options,
+      clock: init.now !== undefined,
+      onCommitError: init.onCommitError !== undefined,
+      ...(init.require === undefined ? {} : { require: init.require }),
+    };
+    const script = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker.ts", import.meta.url);
+    this.#worker = new Worker(script, { workerData: data, transferList: [port2] as never });
+    this.#port.on("message", (message) => this.#receive(message));
+    this.#worker.on("error", (error: unknown) => this.#fail(error));
+    this.#worker.on("exit", () => this.#fail(undefined));
+  }
+
+  /** Starts the worker and resolves once it has opened the store (or rejects with why it could not). */
+  static async open(init: ChannelInit): Promise<Channel> {
+    const channel = new Channel(init);
+    try {
+      await new Promise((resolve, reject) => channel.#waiting.set(0, { resolve, reject }));
+    } catch (error) {
+      await channel.end();
+      throw error;
+    }
+    return channel;
+  }
+
+  /** The error of a call made once the store is closed (or its thread failed). */
+  closedError(what: string): KvError {
+    const closed = this.closed!;
+    return closed instanceof KvClosedError
+      ? new KvClosedError(`Cannot ${what}: the store is closed`)
+      : new KvError(`Cannot ${what}: ${closed.message}`, { cause: closed });
+  }
+
+  /** A new transaction number. */
+  nextTx(): number {
+    return this.#nextTx++;
+  }
+
+  /** Posts one call (with the others of this turn) and resolves with its result. */
+  call(ns: string[], tx: number, op: string, args: unknown[]): Promise<unknown> {
+    if (this.closed !== undefined) return Promise.reject(this.closedError(op));
+    const req: Request = { id: this.#nextId++, ns, tx, op, args };
+    if (this.#now !== undefined) req.now = this.#now();
+    this.#queue.push(req);
+    if (!this.#posting) {
+      this.#posting = true;
+      queueMicrotask(() => this.#post());
+    }
+    return new Promise((resolve, reject) => this.#waiting.set(req.id, { resolve, reject }));
+  }
+
+  #post(): void {
+    this.#posting = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (this.closed !== undefined) {
+      for (const req of batch) this.#settle(req.id, false, this.closedError(req.op));
+      return;
+    }
+    this.#hold();
+    const seen = Atomics.load(this.#bell, 1);
+    try {
+      this.#port.postMessage(batch);
+    } catch {
+      // One call's arguments cannot be cloned: post the calls one by one, so
+      // that only that call fails.
+      for (const req of batch) {
+        try {
+          this.#port.postMessage([req]);
+        } catch (error) {
+          this.#settle(
+            req.id,
+            false,
+            new TypeError(
+              `Cannot ${req.op}: an argument cannot be sent to the store's thread (${
+                error instanceof Error ? error.message : typeName(error)
+              })`,
+            ),
+          );
+        }
+      }
+    }
+    Atomics.add(this.#bell, 0, 1);
+    Atomics.notify(this.#bell, 0);
+    // The worker usually answers within microseconds: a short look takes the
+    // reply now, instead of on a later turn of the event loop.
+    const end = performance.now() + LOOK_MS;
+    while (performance.now() < end) {
+      if (Atomics.load(this.#bell, 1) !== seen) {
+        const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
+        if (got !== undefined) this.#receive(got.message);
+        break;
+      }
+    }
+  }
+
+  #receive(message: WorkerMessage): void {
+    if (message.dirty !== undefined) this.#dirty = message.dirty;
+    if (message.commitError !== undefined) {
+      try {
+        this.#onCommitError?.(fromWire(message.commitError) as KvError);
+      } catch {
+        // As on the synchronous store: the hook's failure hides nothing.
+      }
+    }
+    for (const r of message.replies ?? []) {
+      if (r.ok) this.#settle(r.id, true, r.value);
+      else this.#settle(r.id, false, fromWire(r.error));
+    }
+    this.#release();
+  }
+
+  #settle(id: number, ok: boolean, value: unknown): void {
+    const waiting = this.#waiting.get(id);
+    if (waiting === undefined) return;
+    this.#waiting.delete(id);
+    if (ok) waiting.resolve(value);
+    else waiting.reject(value);
+  }
+
+  /** Keeps the process alive while a call waits or a batch is uncommitted; lets it end otherwise. */
+  #hold(): void {
+    if (this.#held) return;
+    this.#held = true;
+    this.#worker.ref();
+    this.#port.ref();
+  }
+
+  #release(): void {
+    if (!this.#held || this.#waiting.size > 0 || this.#dirty || this.#queue.length > 0) return;
+    this.#held = false;
+    this.#worker.unref();
+    this.#port.unref();
+  }
+
+  /** The worker ended: every waiting call fails with the reason. */
+  #fail(error: unknown): void {
+    const reason = error === undefined
+      ? new KvClosedError("the store is closed")
+      : new KvError(`The store's thread failed: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    this.closed ??= reason;
+    for (const id of [...this.#waiting.keys()]) {
+      this.#settle(
+        id,
+        false,
+        error === undefined ? new KvClosedError("Cannot finish the call: the store is closed") : reason,
+      );
+    }
+    this.#dirty = false;
+    this.#release();
+  }
+
+  /** After the worker closed the store: ends the thread. */
+  async end(): Promise<void> {
+    this.closed ??= new KvClosedError("the store is closed");
+    this.#port.close();
+    await this.#worker.terminate();
+  }
+}
