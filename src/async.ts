@@ -7,17 +7,27 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel } from "./channel.ts";
 import { encodeValue, taggedJson } from "./codec.ts";
 import type { ExpiryOptions } from "./expiry.ts";
 import { checkListOptions, checkName, compileQuery, type KeyQuery, type ListOptions, typeName } from "./keys.ts";
 import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "./kv.ts";
-import type { KvOptions } from "./options.ts";
+import { type KvOptions, resolveOptions } from "./options.ts";
+import { unrefInterval } from "./open.ts";
 import type { KvStats } from "./stats.ts";
 import type { SetOptions } from "./write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
+
+/**
+ * The transaction whose `fn` is running in this async context. As inside the
+ * synchronous store's `transaction(fn)`, a call on the store itself (or a
+ * namespace) from within `fn` is part of the transaction; a call from
+ * anywhere else waits until it ends.
+ */
+const inTransaction = new AsyncLocalStorage<number>();
 
 // A value the codec would refuse (a function, a class instance, a cycle)
 // must fail as it fails on the synchronous store, not be turned into a plain
@@ -67,7 +77,9 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
   }
 
   #call<R>(op: string, args: unknown[]): Promise<R> {
-    return this.#channel.call(this.#ns, this.#tx, op, args) as Promise<R>;
+    // Looked up only while a transaction is open: the common call pays nothing.
+    const tx = this.#tx !== 0 || this.#channel.transactions === 0 ? this.#tx : inTransaction.getStore() ?? 0;
+    return this.#channel.call(this.#ns, tx, op, args) as Promise<R>;
   }
 
   /**
@@ -388,12 +400,15 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
     const id = this.#channel.nextTx();
     await this.#call("transaction", [id]);
     const tx = new KvAsync(this.#channel, this.#ns, id);
+    this.#channel.transactions++;
     let result: R;
     try {
-      result = await fn(tx);
+      result = await inTransaction.run(id, () => fn(tx));
     } catch (error) {
       await this.#channel.call(this.#ns, id, "rollback", []).catch(() => {});
       throw error;
+    } finally {
+      this.#channel.transactions--;
     }
     await this.#channel.call(this.#ns, id, "commit", []);
     return result;
@@ -540,18 +555,16 @@ export async function openAsync(
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`Cannot open store: options must be an object, received ${typeName(options)}`);
   }
-  const { now, onCommitError, ...rest } = (options ?? {}) as KvOptions;
-  if ("codec" in rest) {
+  if (options !== undefined && "codec" in options) {
     throw new TypeError(
       "Cannot open store: codec cannot cross to the worker thread of openKvAsync(); it stores values with the built-in codec",
     );
   }
-  if (now !== undefined && typeof now !== "function") {
-    throw new TypeError(`Cannot open store: now must be a function, received ${typeName(now)}`);
-  }
-  if (onCommitError !== undefined && typeof onCommitError !== "function") {
-    throw new TypeError(`Cannot open store: onCommitError must be a function, received ${typeName(onCommitError)}`);
-  }
+  // Every option is judged here, before a thread starts or a file is made.
+  const resolved = resolveOptions(options);
+  const { now: _now, onCommitError: _hook, sweepInterval: _sweep, ...rest } = (options ?? {}) as KvOptions;
+  const now = options?.now === undefined ? undefined : resolved.now;
+  const onCommitError = resolved.onCommitError;
   try {
     structuredClone(rest);
   } catch (error) {
@@ -560,5 +573,14 @@ export async function openAsync(
     );
   }
   const channel = await Channel.open({ adapter, path, options: rest, require, now, onCommitError });
-  return new KvAsync(channel, [], 0);
+  const kv = new KvAsync(channel, [], 0);
+  const sweepInterval = resolved.sweepInterval;
+  if (sweepInterval > 0) {
+    // The sweeper runs here, not in the worker, so that each purge carries
+    // this thread's clock (an injected one included).
+    channel.sweeper = unrefInterval(() => {
+      if (channel.closed === undefined) channel.call([], 0, "sweep", []).catch(() => {});
+    }, sweepInterval);
+  }
+  return kv;
 }

@@ -53,6 +53,10 @@ export class Channel {
   /** The worker holds a batch of writes not yet committed. */
   #dirty = false;
   #held = true;
+  /** Transactions whose `fn` is running. */
+  transactions = 0;
+  /** The sweeper's timer (`sweepInterval`), which runs in this thread. */
+  sweeper: ReturnType<typeof setInterval> | undefined;
   /** Set once the store is closed, or its thread failed: why every later call fails. */
   closed: KvError | undefined;
 
@@ -200,14 +204,20 @@ export class Channel {
     this.#port.unref();
   }
 
-  /** The worker ended: every waiting call fails with the reason. */
+  /** The worker ended: what it answered before is taken; every call still waiting fails with the reason. */
   #fail(error: unknown): void {
+    for (;;) {
+      const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
+      if (got === undefined) break;
+      this.#receive(got.message);
+    }
     const reason = error === undefined
       ? new KvClosedError("the store is closed")
       : new KvError(`The store's thread failed: ${error instanceof Error ? error.message : String(error)}`, {
         cause: error,
       });
     this.closed ??= reason;
+    clearInterval(this.sweeper);
     for (const id of [...this.#waiting.keys()]) {
       this.#settle(
         id,
@@ -222,6 +232,7 @@ export class Channel {
   /** After the worker closed the store: ends the thread. */
   async end(): Promise<void> {
     this.closed ??= new KvClosedError("the store is closed");
+    clearInterval(this.sweeper);
     this.#port.close();
     await this.#worker.terminate();
   }

@@ -211,12 +211,23 @@ function setJournalMode(conn: Connection, mode: string, busyTimeout: number): vo
   }
 }
 
+/** Purges the expired keys of a store and of every namespace below it: what the sweeper does on each tick. */
+export function sweep(kv: Kv): void {
+  kv.purgeExpired();
+  for (const name of kv.namespaces()) sweep(kv.namespace(name));
+}
+
+/** Runs `tick` every `interval` ms on a timer that never keeps the process alive. */
+export function unrefInterval(tick: () => void, interval: number): ReturnType<typeof setInterval> {
+  const timer = setInterval(tick, interval);
+  const t = timer as unknown as { unref?: () => void };
+  if (typeof t.unref === "function") t.unref();
+  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer as unknown as number);
+  return timer;
+}
+
 function startSweeper(conn: Connection, kv: Kv, interval: number): void {
-  const sweep = (k: Kv): void => {
-    k.purgeExpired();
-    for (const name of k.namespaces()) sweep(k.namespace(name));
-  };
-  const timer = setInterval(() => {
+  conn.sweeper = unrefInterval(() => {
     if (conn.closed) return;
     try {
       sweep(kv);
@@ -224,8 +235,4 @@ function startSweeper(conn: Connection, kv: Kv, interval: number): void {
       // A busy or read-only moment is retried on the next tick.
     }
   }, interval);
-  const t = timer as unknown as { unref?: () => void };
-  if (typeof t.unref === "function") t.unref();
-  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer as unknown as number);
-  conn.sweeper = timer;
 }

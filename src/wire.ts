@@ -29,8 +29,8 @@ export interface Request {
   op: string;
   /** Its arguments. */
   args: unknown[];
-  /** The caller's clock at the call, when the store was opened with `now`. */
-  now?: number;
+  /** The caller's clock at the call, when the store was opened with `now` (whatever it returned: the core judges it). */
+  now?: unknown;
 }
 
 /** The answer to one request: its value, or the error it threw. */

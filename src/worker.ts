@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import process from "node:process";
 import type { Kv } from "./kv.ts";
 import { kvInternals } from "./kv.ts";
+import { sweep } from "./open.ts";
 import type { KvError } from "./errors.ts";
 import { KvClosedError } from "./errors.ts";
 import { type Reply, type Request, toWire, type WorkerMessage } from "./wire.ts";
@@ -132,7 +133,7 @@ const METHODS = new Set([
 ]);
 
 function handle(req: Request): void {
-  if (req.now !== undefined) time = req.now;
+  if (init.clock) time = req.now as number;
   if (req.tx !== 0 && !open.includes(req.tx)) {
     reply(req, false, new KvClosedError(`Cannot ${req.op}: the transaction has ended`));
     return;
@@ -149,6 +150,7 @@ function handle(req: Request): void {
     let value: unknown;
     if (req.op === "list") value = [...kv.list(...(req.args as Parameters<Kv["list"]>))];
     else if (req.op === "namespace") value = void kv.namespace(req.args[0] as string);
+    else if (req.op === "sweep") value = void sweep(kv);
     else if (METHODS.has(req.op)) {
       value = (kv[req.op as keyof Kv] as (...args: unknown[]) => unknown).apply(kv, req.args);
     } else throw new TypeError(`Cannot call ${req.op}: no such method`);
@@ -156,8 +158,7 @@ function handle(req: Request): void {
   } catch (error) {
     reply(req, false, error);
   }
-  // The root store is closed either way, even when its last batch failed.
-  if (req.op === "close" && req.ns.length === 0) closing = true;
+  if (req.op === "close" && req.ns.length === 0 && kvInternals(root!).conn.closed) closing = true;
 }
 
 /**
@@ -232,10 +233,10 @@ function batchOpen(): boolean {
   return kvInternals(root!).conn.batchOpen;
 }
 
+/** After the root store closed: what was posted after the close fails; the caller then ends the thread. */
 function finish(): void {
   for (const req of inbox.splice(0)) reply(req, false, new KvClosedError(`Cannot ${req.op}: the store is closed`));
   sendReplies();
-  port.close();
 }
 
 async function start(): Promise<void> {
@@ -250,7 +251,6 @@ async function start(): Promise<void> {
     root = adapter.openKv(init.path, options);
   } catch (error) {
     post({ replies: [{ id: 0, ok: false, error: toWire(error) }] });
-    port.close();
     return;
   }
   kvInternals(root).conn.onBatchEnd = () => {

@@ -10,7 +10,8 @@ import { keyvTests } from "./suite_keyv.ts";
 import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 
-const test: TestFn = (name, fn) => bunTest(name, fn, 120_000);
+const test: TestFn = (name, fn, options) =>
+  options?.skip === undefined ? bunTest(name, fn, 120_000) : bunTest.skip(`${name} (skipped: ${options.skip})`, fn);
 const bun = bunTarget();
 defineSuite(test, bun);
 defineSuite(test, batchedTarget(bun));

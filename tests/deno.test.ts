@@ -24,7 +24,14 @@ declare const Deno: {
   ): void;
 };
 
-const test: TestFn = (name, fn) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const test: TestFn = (name, fn, options) =>
+  Deno.test({
+    name: options?.skip === undefined ? name : `${name} (skipped: ${options.skip})`,
+    fn,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    ignore: options?.skip !== undefined,
+  });
 
 // Assert with @std/assert when it resolves (it lives on JSR), else with node:assert/strict.
 try {

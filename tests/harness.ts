@@ -5,15 +5,28 @@
 
 import type { Driver } from "../src/driver.ts";
 import type { Kv } from "../src/kv.ts";
+import type { KvAsync } from "../src/async.ts";
 import type { KvOptions } from "../src/options.ts";
 
-export type TestFn = (name: string, fn: () => void | Promise<void>) => void;
+/** Registers a test; with `skip`, registers it skipped, naming the reason. */
+export type TestFn = (name: string, fn: () => void | Promise<void>, options?: { skip?: string | undefined }) => void;
+
+/**
+ * The shared suite awaits every call, so that one suite runs the synchronous
+ * store and the async client alike (awaiting a plain value returns it).
+ */
+export type AnyKv = Kv | KvAsync;
 
 export interface Target {
   /** For test names: "node:sqlite on Node". */
   name: string;
   runtime: "node" | "bun" | "deno";
+  /** The store under test: `Kv`, or for an async target a promise of `KvAsync` (the suite awaits both). */
   openKv(path?: string, options?: KvOptions): Kv;
+  /** The adapter's `openKvAsync`, where it has one. */
+  openKvAsync?(path?: string, options?: KvOptions): Promise<KvAsync>;
+  /** The calls go through the async client (a worker thread). */
+  async?: boolean;
   /** Opens the driver's own handle and wraps it with fromDatabase(). */
   fromDatabase(
     path: string,
@@ -23,4 +36,13 @@ export interface Target {
   noUri?: string;
   /** A raw driver connection, for looking at the file behind the store's back. */
   raw(path: string): Driver;
+}
+
+/**
+ * Options for a test of what only the synchronous store has (a handle of the
+ * calling thread, a function that must run in the worker): skipped, with the
+ * reason, on an async target.
+ */
+export function syncOnly(t: Target, reason: string): { skip?: string } {
+  return t.async === true ? { skip: `the async client: ${reason}` } : {};
 }

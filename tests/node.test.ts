@@ -1,7 +1,7 @@
 // Node entry: node:sqlite through its adapter and through mod.ts, real second
 // processes, and files exchanged with Bun and Deno.
-import { after, test } from "node:test";
-import { batchedTarget, defineSuite } from "./suite.ts";
+import { after, test as nodeTest } from "node:test";
+import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
 import { betterTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
@@ -15,6 +15,7 @@ import { keyvTests } from "./suite_keyv.ts";
 import { batchedCrashTests, crashTests } from "./suite_crash.ts";
 import { cacheProcessTests } from "./suite_cache_process.ts";
 
+const test: TestFn = (name, fn, options) => nodeTest(name, { skip: options?.skip ?? false }, fn);
 const target = nodeTarget("node");
 defineSuite(test, target);
 defineSuite(test, batchedTarget(target));

@@ -17,6 +17,7 @@ import { cacheTests } from "./suite_cache.ts";
 import { batchedTests } from "./suite_batched.ts";
 import { firstHourTests } from "./suite_first_hour.ts";
 import { lineageTests } from "./suite_lineage.ts";
+import { asyncTests } from "./suite_async.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -27,25 +28,28 @@ export function batchedTarget(target: Target): Target {
     ...target,
     name: `${target.name} (batched)`,
     openKv: (path, options) => target.openKv(path, batched(options)),
+    ...(target.openKvAsync && { openKvAsync: (path, options) => target.openKvAsync!(path, batched(options)) }),
     fromDatabase: (path, options) => target.fromDatabase(path, batched(options)),
   };
 }
 
 /** Registers the whole suite for one adapter. */
 export function defineSuite(test: TestFn, target: Target): void {
-  const named: TestFn = (name, fn) => test(`${target.name}: ${name}`, fn);
+  const named: TestFn = (name, fn, options) => test(`${target.name}: ${name}`, fn, options);
+  // These await every call: they run the synchronous store and the async client alike.
   valueTests(named, target);
   opsTests(named, target);
   queryTests(named, target);
   limitTests(named, target);
   adminTests(named, target);
   reliabilityTests(named, target);
-  modelTests(named, target);
-  faultTests(named, target);
   tagTests(named, target);
-  cacheTests(named, target);
   firstHourTests(named, target);
   lineageTests(named, target);
+  if (target.async) return asyncTests(named, target);
+  modelTests(named, target);
+  faultTests(named, target);
+  cacheTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }

@@ -2,15 +2,15 @@ import { assert } from "./assert.ts";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KvBusyError, KvClosedError, KvCorruptError, KvError, KvReadOnlyError, KvSchemaError } from "../src/errors.ts";
-import type { Target, TestFn } from "./harness.ts";
+import { syncOnly, type Target, type TestFn } from "./harness.ts";
 import { manualClock, rawAll, rawExec, tempDir, tempFile } from "./util.ts";
 
 /** Transactions, namespaces, stats, maintenance, errors, schema and options. */
 export function adminTests(test: TestFn, t: Target): void {
-  test("a transaction commits on return and rolls back on throw", () => {
-    using kv = t.openKv();
+  test("a transaction commits on return and rolls back on throw", async () => {
+    await using kv = await t.openKv();
     assert.equal(
-      kv.transaction((tx) => {
+      await kv.transaction((tx) => {
         tx.set("a", 1);
         tx.set("b", 2);
         return "done";
@@ -18,18 +18,18 @@ export function adminTests(test: TestFn, t: Target): void {
       "done",
     );
     const boom = new Error("boom");
-    assert.throws(() =>
-      kv.transaction((tx) => {
+    await assert.rejects(async () =>
+      await kv.transaction((tx) => {
         tx.set("a", 100);
         tx.delete("b");
         throw boom;
       }), (e) => e === boom);
-    assert.deepEqual(kv.entries(), [["a", 1], ["b", 2]]);
+    assert.deepEqual(await kv.entries(), [["a", 1], ["b", 2]]);
   });
 
-  test("nested transactions are savepoints", () => {
-    using kv = t.openKv();
-    kv.transaction((tx) => {
+  test("nested transactions are savepoints", async () => {
+    await using kv = await t.openKv();
+    await kv.transaction((tx) => {
       tx.set("outer", 1);
       assert.throws(() =>
         tx.transaction((inner) => {
@@ -39,8 +39,8 @@ export function adminTests(test: TestFn, t: Target): void {
       );
       tx.transaction((inner) => inner.set("kept", 1));
     });
-    assert.deepEqual(kv.keys(), ["kept", "outer"]);
-  });
+    assert.deepEqual(await kv.keys(), ["kept", "outer"]);
+  }, syncOnly(t, "transaction(fn) takes an async fn (see its own tests)"));
 
   test("an async callback is refused with TypeError and nothing is committed", async () => {
     using kv = t.openKv();
@@ -60,84 +60,91 @@ export function adminTests(test: TestFn, t: Target): void {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(kv.count(), 0);
     assert.throws(() => kv.transaction("x" as never), TypeError);
+  }, syncOnly(t, "transaction(fn) takes an async fn"));
+
+  test("transaction refuses a fn that is not a function, and nothing is committed", async () => {
+    await using kv = await t.openKv();
+    await assert.rejects(async () => await kv.transaction("x" as never), TypeError);
+    await assert.rejects(async () => await kv.transaction(undefined as never), /fn must be a function/);
+    assert.equal(await kv.count(), 0);
   });
 
-  test("a failed call inside a transaction leaves the transaction usable", () => {
-    using kv = t.openKv();
-    kv.transaction((tx) => {
+  test("a failed call inside a transaction leaves the transaction usable", async () => {
+    await using kv = await t.openKv();
+    await kv.transaction((tx) => {
       tx.set("a", 1);
       assert.throws(() => tx.set("b", () => 1), Error);
       tx.set("c", 3);
     });
-    assert.deepEqual(kv.keys(), ["a", "c"]);
-  });
+    assert.deepEqual(await kv.keys(), ["a", "c"]);
+  }, syncOnly(t, "transaction(fn) takes an async fn (see its own tests)"));
 
-  test("namespaces are isolated key spaces sharing the file and the transactions", () => {
+  test("namespaces are isolated key spaces sharing the file and the transactions", async () => {
     const path = tempFile();
-    using kv = t.openKv(path);
+    await using kv = await t.openKv(path);
     const users = kv.namespace("users");
     const posts = kv.namespace("posts");
     assert.equal(kv.namespace("users"), users);
-    kv.set("1", "root");
-    users.set("1", "ada");
-    posts.set("1", "hello");
-    assert.equal(kv.get("1"), "root");
-    assert.equal(users.get("1"), "ada");
-    assert.deepEqual(kv.keys(), ["1"]);
-    assert.deepEqual(kv.namespaces(), ["posts", "users"]);
-    assert.throws(() =>
-      kv.transaction(() => {
+    await kv.set("1", "root");
+    await users.set("1", "ada");
+    await posts.set("1", "hello");
+    assert.equal(await kv.get("1"), "root");
+    assert.equal(await users.get("1"), "ada");
+    assert.deepEqual(await kv.keys(), ["1"]);
+    assert.deepEqual(await kv.namespaces(), ["posts", "users"]);
+    await assert.rejects(async () =>
+      await kv.transaction(() => {
         users.set("2", "bob");
         posts.delete("1");
         throw new Error("undo");
       })
     );
-    assert.deepEqual(users.keys(), ["1"]);
-    assert.equal(posts.get("1"), "hello");
-    assert.equal(users.clear(), 1);
-    assert.equal(kv.get("1"), "root");
-    assert.equal(posts.count(), 1);
+    assert.deepEqual(await users.keys(), ["1"]);
+    assert.equal(await posts.get("1"), "hello");
+    assert.equal(await users.clear(), 1);
+    assert.equal(await kv.get("1"), "root");
+    assert.equal(await posts.count(), 1);
     const deep = users.namespace("admins");
-    deep.set("x", 1);
-    assert.deepEqual(users.namespaces(), ["admins"]);
-    assert.deepEqual(kv.namespaces(), ["posts", "users"]);
-    assert.equal(kv.dropNamespace("users"), true);
-    assert.equal(kv.dropNamespace("users"), false);
-    assert.deepEqual(kv.namespaces(), ["posts"]);
-    assert.equal(users.get("1"), undefined, "a dropped namespace reads empty");
-    users.set("again", 1);
-    assert.deepEqual(kv.namespace("users").keys(), ["again"]);
+    await deep.set("x", 1);
+    assert.deepEqual(await users.namespaces(), ["admins"]);
+    assert.deepEqual(await kv.namespaces(), ["posts", "users"]);
+    assert.equal(await kv.dropNamespace("users"), true);
+    assert.equal(await kv.dropNamespace("users"), false);
+    assert.deepEqual(await kv.namespaces(), ["posts"]);
+    assert.equal(await users.get("1"), undefined, "a dropped namespace reads empty");
+    await users.set("again", 1);
+    assert.deepEqual(await kv.namespace("users").keys(), ["again"]);
     for (const bad of ["", "a/b", "sqlite_x", "x".repeat(129)]) assert.throws(() => kv.namespace(bad), RangeError);
     assert.throws(() => kv.namespace(5 as unknown as string), TypeError);
   });
 
-  test("closing a namespace closes only that view", () => {
-    using kv = t.openKv();
+  test("closing a namespace closes only that view", async () => {
+    await using kv = await t.openKv();
     const ns = kv.namespace("n");
-    ns.close();
-    assert.throws(() => ns.get("a"), KvClosedError);
-    kv.set("a", 1);
-    assert.equal(kv.get("a"), 1);
+    await ns.close();
+    await assert.rejects(async () => await ns.get("a"), KvClosedError);
+    await kv.set("a", 1);
+    assert.equal(await kv.get("a"), 1);
   });
 
-  test("stats counts operations since open and reads the file's gauges", () => {
+  test("stats counts operations since open and reads the file's gauges", async () => {
     const clock = manualClock();
     const path = tempFile();
-    using kv = t.openKv(path, { now: clock.now });
-    kv.set("a", 1);
-    kv.set("b", 2, { ttl: 5 });
-    kv.set("a", 0, { ifAbsent: true });
-    kv.get("a");
-    kv.get("zz");
+    await using kv = await t.openKv(path, { now: clock.now });
+    await kv.set("a", 1);
+    await kv.set("b", 2, { ttl: 5 });
+    await kv.set("a", 0, { ifAbsent: true });
+    await kv.get("a");
+    await kv.get("zz");
     clock.advance(5);
-    kv.get("b");
-    kv.delete("a");
-    kv.set("c", 1, { ttl: 1 });
+    await kv.get("b");
+    await kv.delete("a");
+    await kv.set("c", 1, { ttl: 1 });
     clock.advance(1);
-    kv.purgeExpired();
-    kv.transaction(() => {});
-    kv.set("d", 1);
-    const s = kv.stats();
+    await kv.purgeExpired();
+    await kv.transaction(() => {});
+    await kv.set("d", 1);
+    const s = await kv.stats();
     assert.equal(s.gets, 3);
     assert.equal(s.hits, 1);
     assert.equal(s.misses, 2);
@@ -153,97 +160,97 @@ export function adminTests(test: TestFn, t: Target): void {
     assert.ok((s.walBytes as number) > 0);
   });
 
-  test("checkpoint, vacuum and optimize run, and bad modes are refused", () => {
+  test("checkpoint, vacuum and optimize run, and bad modes are refused", async () => {
     const path = tempFile();
-    using kv = t.openKv(path);
-    kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)]));
-    const r = kv.checkpoint("truncate");
+    await using kv = await t.openKv(path);
+    await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)]));
+    const r = await kv.checkpoint("truncate");
     assert.equal(r.busy, false);
     assert.equal(statSync(`${path}-wal`).size, 0);
-    assert.ok(kv.checkpoint().logFrames >= 0);
-    kv.clear();
-    const before = kv.stats().pages;
-    kv.vacuum();
-    assert.ok(kv.stats().pages < before);
-    kv.optimize();
-    assert.throws(() => kv.checkpoint("bogus" as never), RangeError);
-    assert.throws(() => kv.transaction(() => kv.vacuum()), KvError);
+    assert.ok((await kv.checkpoint()).logFrames >= 0);
+    await kv.clear();
+    const before = (await kv.stats()).pages;
+    await kv.vacuum();
+    assert.ok((await kv.stats()).pages < before);
+    await kv.optimize();
+    await assert.rejects(async () => await kv.checkpoint("bogus" as never), RangeError);
+    await assert.rejects(async () => await kv.transaction(() => kv.vacuum()), KvError);
   });
 
-  test("integrityCheck passes on a sound file and throws KvCorruptError on a damaged one", () => {
+  test("integrityCheck passes on a sound file and throws KvCorruptError on a damaged one", async () => {
     const path = tempFile();
     {
-      using kv = t.openKv(path, { journalMode: "delete" });
-      kv.setMany(Array.from({ length: 3000 }, (_, i) => [`key${i}`, `value ${i} `.repeat(10)]));
-      kv.integrityCheck();
+      await using kv = await t.openKv(path, { journalMode: "delete" });
+      await kv.setMany(Array.from({ length: 3000 }, (_, i) => [`key${i}`, `value ${i} `.repeat(10)]));
+      await kv.integrityCheck();
     }
     const bytes = readFileSync(path);
     for (let i = 8192; i < bytes.length - 4096; i += 4096) bytes.fill(0x5a, i + 100, i + 3000);
     writeFileSync(path, bytes);
-    assert.throws(() => {
-      const kv = t.openKv(path, { journalMode: "delete" });
+    await assert.rejects(async () => {
+      const kv = await t.openKv(path, { journalMode: "delete" });
       try {
-        kv.integrityCheck();
+        await kv.integrityCheck();
       } finally {
-        kv.close({ optimize: false });
+        await kv.close({ optimize: false });
       }
     }, KvCorruptError);
   });
 
-  test("a file that is not a database is reported as KvCorruptError", () => {
+  test("a file that is not a database is reported as KvCorruptError", async () => {
     const path = tempFile();
     writeFileSync(path, "this is not a sqlite file at all, but it is long enough to have a header".repeat(100));
-    assert.throws(() => t.openKv(path), KvCorruptError);
+    await assert.rejects(async () => await t.openKv(path), KvCorruptError);
   });
 
-  test("backup writes a consistent copy while the store stays open", () => {
+  test("backup writes a consistent copy while the store stays open", async () => {
     const dir = tempDir();
-    using kv = t.openKv(join(dir, "a.db"));
-    kv.set("a", { n: 1 });
-    kv.namespace("ns").set("b", 2);
-    kv.backup(join(dir, "copy.db"));
-    kv.set("after", 1);
-    using copy = t.openKv(join(dir, "copy.db"));
-    assert.deepEqual(copy.entries(), [["a", { n: 1 }]]);
-    assert.equal(copy.namespace("ns").get("b"), 2);
-    assert.throws(() => kv.backup(join(dir, "copy.db")), KvError);
-    assert.throws(() => kv.backup(""), RangeError);
+    await using kv = await t.openKv(join(dir, "a.db"));
+    await kv.set("a", { n: 1 });
+    await kv.namespace("ns").set("b", 2);
+    await kv.backup(join(dir, "copy.db"));
+    await kv.set("after", 1);
+    await using copy = await t.openKv(join(dir, "copy.db"));
+    assert.deepEqual(await copy.entries(), [["a", { n: 1 }]]);
+    assert.equal(await copy.namespace("ns").get("b"), 2);
+    await assert.rejects(async () => await kv.backup(join(dir, "copy.db")), KvError);
+    await assert.rejects(async () => await kv.backup(""), RangeError);
   });
 
-  test("a read-only store reads and refuses every write with KvReadOnlyError", () => {
+  test("a read-only store reads and refuses every write with KvReadOnlyError", async () => {
     const path = tempFile();
     {
-      using kv = t.openKv(path);
-      kv.set("a", 1);
-      kv.namespace("n").set("x", 1);
+      await using kv = await t.openKv(path);
+      await kv.set("a", 1);
+      await kv.namespace("n").set("x", 1);
     }
-    using ro = t.openKv(path, { readOnly: true });
-    assert.equal(ro.get("a"), 1);
-    assert.equal(ro.namespace("n").get("x"), 1);
+    await using ro = await t.openKv(path, { readOnly: true });
+    assert.equal(await ro.get("a"), 1);
+    assert.equal(await ro.namespace("n").get("x"), 1);
     for (
       const write of [
-        () => ro.set("b", 1),
-        () => ro.delete("a"),
-        () => ro.incr("a"),
-        () => ro.clear(),
-        () => ro.purgeExpired(),
-        () => ro.setMany({ c: 1 }),
-        () => ro.rename("a", "z"),
-        () => ro.expire("a", 5),
+        async () => await ro.set("b", 1),
+        async () => await ro.delete("a"),
+        async () => await ro.incr("a"),
+        async () => await ro.clear(),
+        async () => await ro.purgeExpired(),
+        async () => await ro.setMany({ c: 1 }),
+        async () => await ro.rename("a", "z"),
+        async () => await ro.expire("a", 5),
       ]
     ) {
-      assert.throws(write, KvReadOnlyError);
+      await assert.rejects(write, KvReadOnlyError);
     }
-    assert.throws(() => ro.transaction((tx) => tx.set("b", 1)), KvReadOnlyError);
-    assert.deepEqual(ro.entries(), [["a", 1]]);
+    await assert.rejects(async () => await ro.transaction((tx) => tx.set("b", 1)), KvReadOnlyError);
+    assert.deepEqual(await ro.entries(), [["a", 1]]);
   });
 
-  test("a held write lock makes a writer fail with KvBusyError after busyTimeout, changing nothing", () => {
+  test("a held write lock makes a writer fail with KvBusyError after busyTimeout, changing nothing", async () => {
     const path = tempFile();
-    using a = t.openKv(path);
-    using b = t.openKv(path, { busyTimeout: 50 });
-    a.set("k", "a");
-    a.transaction(() => {
+    await using a = await t.openKv(path);
+    await using b = await t.openKv(path, { busyTimeout: 50 });
+    await a.set("k", "a");
+    await a.transaction(() => {
       a.set("k", "held");
       let error: unknown;
       try {
@@ -256,18 +263,18 @@ export function adminTests(test: TestFn, t: Target): void {
       assert.ok((error as Error).cause !== undefined, "the driver's error is kept as cause");
       assert.match((error as KvBusyError).sql ?? "", /BEGIN|INSERT/);
     });
-    a.flush(); // committed for b to see (a no-op in the default mode)
-    assert.equal(b.get("k"), "held");
-  });
+    await a.flush(); // committed for b to see (a no-op in the default mode)
+    assert.equal(await b.get("k"), "held");
+  }, syncOnly(t, "transaction(fn) takes an async fn (see its own tests)"));
 
-  test("a fresh file records its schema version", () => {
+  test("a fresh file records its schema version", async () => {
     const path = tempFile();
-    t.openKv(path).close();
+    await (await t.openKv(path)).close();
     assert.deepEqual(rawAll(t.raw, path, `SELECT name, version FROM kvsqlite_meta`), [["kv", 2]]);
     assert.deepEqual(rawAll(t.raw, path, `PRAGMA journal_mode`), [["wal"]]);
   });
 
-  test("a legacy Kvsqlite table with rows is adopted: rows stay readable and TTL works", () => {
+  test("a legacy Kvsqlite table with rows is adopted: rows stay readable and TTL works", async () => {
     const path = tempFile();
     rawExec(
       t.raw,
@@ -277,16 +284,16 @@ export function adminTests(test: TestFn, t: Target): void {
     );
     const clock = manualClock();
     {
-      using kv = t.openKv(path, { now: clock.now });
-      assert.equal(kv.get("text"), "hello");
-      assert.deepEqual(kv.get("blob"), new Uint8Array([0, 255, 16]));
-      assert.equal(kv.get("num"), 12);
-      assert.deepEqual(kv.keys(), ["blob", "num", "text"]);
-      assert.equal(kv.expire("text", 10), true);
-      kv.set("new", { a: 1 }, { ttl: 10 });
+      await using kv = await t.openKv(path, { now: clock.now });
+      assert.equal(await kv.get("text"), "hello");
+      assert.deepEqual(await kv.get("blob"), new Uint8Array([0, 255, 16]));
+      assert.equal(await kv.get("num"), 12);
+      assert.deepEqual(await kv.keys(), ["blob", "num", "text"]);
+      assert.equal(await kv.expire("text", 10), true);
+      await kv.set("new", { a: 1 }, { ttl: 10 });
       clock.advance(10);
-      assert.equal(kv.has("text"), false);
-      assert.equal(kv.purgeExpired(), 2);
+      assert.equal(await kv.has("text"), false);
+      assert.equal(await kv.purgeExpired(), 2);
     }
     const columns = rawAll(t.raw, path, `SELECT name FROM pragma_table_info('kv')`).map((r) => r[0]);
     assert.deepEqual(columns, ["k", "v", "expire_time", "kind", "version", "tagged"]);
@@ -296,7 +303,7 @@ export function adminTests(test: TestFn, t: Target): void {
     assert.deepEqual(rawAll(t.raw, path, `SELECT version FROM kvsqlite_meta WHERE name = 'kv'`), [[2]]);
   });
 
-  test("a Kvsqlite table that already has expire_time in seconds is converted to ms", () => {
+  test("a Kvsqlite table that already has expire_time in seconds is converted to ms", async () => {
     const path = tempFile();
     rawExec(
       t.raw,
@@ -304,35 +311,35 @@ export function adminTests(test: TestFn, t: Target): void {
       `CREATE TABLE "kv" (k VARCHAR(4096) PRIMARY KEY, v BLOB, expire_time INTEGER);
        INSERT INTO kv VALUES ('a', 'x', 2000000000), ('b', 'y', NULL);`,
     );
-    using kv = t.openKv(path, { now: () => 1_999_999_999_000 });
-    assert.equal(kv.ttl("a"), 1000);
-    assert.equal(kv.ttl("b"), Infinity);
+    await using kv = await t.openKv(path, { now: () => 1_999_999_999_000 });
+    assert.equal(await kv.ttl("a"), 1000);
+    assert.equal(await kv.ttl("b"), Infinity);
   });
 
-  test("a schema newer than the library throws KvSchemaError and leaves the file untouched", () => {
+  test("a schema newer than the library throws KvSchemaError and leaves the file untouched", async () => {
     const path = tempFile();
-    t.openKv(path, { journalMode: "delete" }).close();
+    await (await t.openKv(path, { journalMode: "delete" })).close();
     rawExec(t.raw, path, `UPDATE kvsqlite_meta SET version = 99`);
     const before = readFileSync(path);
-    assert.throws(() => t.openKv(path, { journalMode: "delete" }), KvSchemaError);
+    await assert.rejects(async () => await t.openKv(path, { journalMode: "delete" }), KvSchemaError);
     assert.deepEqual(readFileSync(path), before);
     assert.equal(existsSync(`${path}-wal`), false);
   });
 
-  test("a table of the same name that is not a key table throws KvSchemaError", () => {
+  test("a table of the same name that is not a key table throws KvSchemaError", async () => {
     const path = tempFile();
     rawExec(t.raw, path, `CREATE TABLE "kv" (id INTEGER PRIMARY KEY, name TEXT)`);
-    assert.throws(() => t.openKv(path), KvSchemaError);
+    await assert.rejects(async () => await t.openKv(path), KvSchemaError);
   });
 
-  test("the table option names the table, quoted, and bad names are refused", () => {
+  test("the table option names the table, quoted, and bad names are refused", async () => {
     const path = tempFile();
     {
-      using a = t.openKv(path, { table: 'we"ird name' });
-      using b = t.openKv(path, { table: "other" });
-      a.set("k", "a");
-      b.set("k", "b");
-      assert.equal(a.get("k"), "a");
+      await using a = await t.openKv(path, { table: 'we"ird name' });
+      await using b = await t.openKv(path, { table: "other" });
+      await a.set("k", "a");
+      await b.set("k", "b");
+      assert.equal(await a.get("k"), "a");
     }
     const tables = rawAll(
       t.raw,
@@ -347,44 +354,44 @@ export function adminTests(test: TestFn, t: Target): void {
       'we"ird name',
     ]);
     for (const bad of ["", "sqlite_master", "a/b", "x\0y"]) {
-      assert.throws(() => t.openKv(path, { table: bad }), RangeError);
+      await assert.rejects(async () => await t.openKv(path, { table: bad }), RangeError);
     }
-    assert.throws(() => t.openKv(path, { table: 5 as unknown as string }), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { table: 5 as unknown as string }), TypeError);
   });
 
-  test("bad options are refused before anything is opened", () => {
+  test("bad options are refused before anything is opened", async () => {
     const dir = tempDir();
     const path = join(dir, "sub", "x.db");
-    assert.throws(() => t.openKv(path, { bogus: 1 } as never), TypeError);
-    assert.throws(() => t.openKv(path, { journalMode: "memory" as never }), RangeError);
-    assert.throws(() => t.openKv(path, { synchronous: "extra" as never }), RangeError);
-    assert.throws(() => t.openKv(path, { busyTimeout: -1 }), RangeError);
-    assert.throws(() => t.openKv(path, { sweepInterval: "1" as never }), TypeError);
-    assert.throws(() => t.openKv(path, { now: 5 as never }), TypeError);
-    assert.throws(() => t.openKv(path, { codec: {} as never }), TypeError);
-    assert.throws(() => t.openKv(5 as never), TypeError);
-    assert.throws(() => t.openKv(""), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { bogus: 1 } as never), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { journalMode: "memory" as never }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { synchronous: "extra" as never }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { busyTimeout: -1 }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { sweepInterval: "1" as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { now: 5 as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { codec: {} as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(5 as never), TypeError);
+    await assert.rejects(async () => await t.openKv(""), RangeError);
     assert.equal(existsSync(path), false);
   });
 
-  test("parent folders are created, and no path means memory", () => {
+  test("parent folders are created, and no path means memory", async () => {
     const dir = tempDir();
     const path = join(dir, "a", "b", "c.db");
-    t.openKv(path).close();
+    await (await t.openKv(path)).close();
     assert.ok(existsSync(path));
-    using m = t.openKv();
-    m.set("a", 1);
-    assert.equal(m.stats().walBytes, null);
+    await using m = await t.openKv();
+    await m.set("a", 1);
+    assert.equal((await m.stats()).walBytes, null);
   });
 
-  test("a store opens with WAL, synchronous NORMAL and a 5000 ms busy timeout unless told otherwise", () => {
+  test("a store opens with WAL, synchronous NORMAL and a 5000 ms busy timeout unless told otherwise", async () => {
     const path = tempFile();
     const a = t.fromDatabase(path);
     assert.equal(a.pragma("journal_mode"), "wal");
     assert.equal(a.pragma("synchronous"), 1);
     assert.equal(a.pragma("busy_timeout"), 5000);
     assert.equal(a.pragma("mmap_size"), 268435456);
-    a.kv.close();
+    await a.kv.close();
     a.closeUser();
     const b = t.fromDatabase(tempFile(), {
       journalMode: "delete",
@@ -398,20 +405,20 @@ export function adminTests(test: TestFn, t: Target): void {
     assert.equal(b.pragma("busy_timeout"), 250);
     assert.equal(b.pragma("cache_size"), -4096);
     assert.equal(b.pragma("mmap_size"), 0);
-    b.kv.close();
+    await b.kv.close();
     b.closeUser();
-  });
+  }, syncOnly(t, "reads the pragmas through the user's handle (fromDatabase)"));
 
-  test("fromDatabase leaves the user's handle open unless closeDatabase is true", () => {
+  test("fromDatabase leaves the user's handle open unless closeDatabase is true", async () => {
     const path = tempFile();
     const a = t.fromDatabase(path);
-    a.kv.set("x", 1);
-    a.kv.close();
+    await a.kv.set("x", 1);
+    await a.kv.close();
     assert.equal(a.userHandleWorks(), true);
     a.closeUser();
     const b = t.fromDatabase(path, { closeDatabase: true });
-    assert.equal(b.kv.get("x"), 1);
-    b.kv.close();
+    assert.equal(await b.kv.get("x"), 1);
+    await b.kv.close();
     assert.equal(b.userHandleWorks(), false);
-  });
+  }, syncOnly(t, "fromDatabase wraps a handle of the calling thread"));
 }

@@ -8,51 +8,54 @@ import { manualClock, tempDir, tempFile } from "./util.ts";
 
 /** touch, backup and the other things a new user reaches for in the first hour. */
 export function firstHourTests(test: TestFn, t: Target): void {
-  test("touch extends a live key's expiry and returns its value in one call; missing or expired: undefined", () => {
+  test("touch extends a live key's expiry and returns its value in one call; missing or expired: undefined", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("session", { user: "ada" }, { ttl: 100 });
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("session", { user: "ada" }, { ttl: 100 });
     clock.advance(90);
-    assert.deepEqual(kv.touch("session", 100), { user: "ada" });
-    assert.equal(kv.ttl("session"), 100);
+    assert.deepEqual(await kv.touch("session", 100), { user: "ada" });
+    assert.equal(await kv.ttl("session"), 100);
     clock.advance(99);
-    assert.equal(kv.has("session"), true, "the expiry slid");
+    assert.equal(await kv.has("session"), true, "the expiry slid");
     clock.advance(1);
-    assert.equal(kv.touch("session", 100), undefined, "expired");
-    assert.equal(kv.touch("missing", 100), undefined);
-    assert.equal(kv.has("session"), false, "touch does not revive an expired key");
-    kv.set("n", 1);
-    assert.throws(() => kv.touch("n", 0), RangeError);
-    assert.throws(() => kv.touch("n", NaN), RangeError);
-    assert.equal(kv.ttl("n"), Infinity, "a refused touch changes nothing");
-    kv.set("t", "tagged", { tags: ["x"] });
-    assert.equal(kv.touch("t", 50), "tagged");
-    assert.deepEqual(kv.tags("t"), ["x"], "touch keeps tags");
+    assert.equal(await kv.touch("session", 100), undefined, "expired");
+    assert.equal(await kv.touch("missing", 100), undefined);
+    assert.equal(await kv.has("session"), false, "touch does not revive an expired key");
+    await kv.set("n", 1);
+    await assert.rejects(async () => await kv.touch("n", 0), RangeError);
+    await assert.rejects(async () => await kv.touch("n", NaN), RangeError);
+    assert.equal(await kv.ttl("n"), Infinity, "a refused touch changes nothing");
+    await kv.set("t", "tagged", { tags: ["x"] });
+    assert.equal(await kv.touch("t", 50), "tagged");
+    assert.deepEqual(await kv.tags("t"), ["x"], "touch keeps tags");
   });
 
-  test("backup creates parent folders and refuses an existing target unless overwrite", () => {
+  test("backup creates parent folders and refuses an existing target unless overwrite", async () => {
     const path = tempFile();
-    using kv = t.openKv(path);
-    kv.set("a", 1);
+    await using kv = await t.openKv(path);
+    await kv.set("a", 1);
     const target = join(tempDir(), "deep", "er", "copy.db");
-    kv.backup(target);
+    await kv.backup(target);
     {
-      using copy = t.openKv(target, { readOnly: true });
-      assert.equal(copy.get("a"), 1);
+      await using copy = await t.openKv(target, { readOnly: true });
+      assert.equal(await copy.get("a"), 1);
     }
-    kv.set("a", 2);
+    await kv.set("a", 2);
     const before = readFileSync(target);
-    assert.throws(() => kv.backup(target), (e: unknown) => e instanceof KvError && /exists/.test(e.message));
+    await assert.rejects(
+      async () => await kv.backup(target),
+      (e: unknown) => e instanceof KvError && /exists/.test(e.message),
+    );
     assert.ok(readFileSync(target).equals(before), "a refused backup leaves the target alone");
-    kv.backup(target, { overwrite: true });
-    using copy = t.openKv(target, { readOnly: true });
-    assert.equal(copy.get("a"), 2);
-    assert.throws(() => kv.backup(target, { overwite: true } as never), TypeError);
+    await kv.backup(target, { overwrite: true });
+    await using copy = await t.openKv(target, { readOnly: true });
+    assert.equal(await copy.get("a"), 2);
+    await assert.rejects(async () => await kv.backup(target, { overwite: true } as never), TypeError);
   });
 
-  test("backup works where SQLite may not attach a database, as on Deno without -A", () => {
+  test("backup works where SQLite may not attach a database, as on Deno without -A", async () => {
     const path = tempFile();
-    t.openKv(path).close();
+    await (await t.openKv(path)).close();
     const driver = t.raw(path);
     const refusing = {
       ...driver,
@@ -63,23 +66,23 @@ export function firstHourTests(test: TestFn, t: Target): void {
     };
     const kv = fromDriver(refusing, { path, closeDatabase: true });
     try {
-      kv.setMany({ a: 1, b: 2 });
+      await kv.setMany({ a: 1, b: 2 });
       const target = join(tempDir(), "copy.db");
-      kv.backup(target);
-      kv.set("c", 3);
-      using copy = t.openKv(target, { readOnly: true });
-      assert.deepEqual(copy.entries(), [["a", 1], ["b", 2]]);
-      copy.integrityCheck();
+      await kv.backup(target);
+      await kv.set("c", 3);
+      await using copy = await t.openKv(target, { readOnly: true });
+      assert.deepEqual(await copy.entries(), [["a", 1], ["b", 2]]);
+      await copy.integrityCheck();
     } finally {
-      kv.close();
+      await kv.close();
     }
   });
 
-  test("an existing file that is not ours is never a backup's casualty", () => {
-    using kv = t.openKv();
+  test("an existing file that is not ours is never a backup's casualty", async () => {
+    await using kv = await t.openKv();
     const target = join(tempDir(), "notes.txt");
     writeFileSync(target, "mine");
-    assert.throws(() => kv.backup(target), KvError);
+    await assert.rejects(async () => await kv.backup(target), KvError);
     assert.equal(readFileSync(target, "utf8"), "mine");
     assert.equal(existsSync(target), true);
   });

@@ -5,114 +5,117 @@ import { manualClock, rawAll, tempFile } from "./util.ts";
 
 /** TTL, conditional writes and the single-key operations. */
 export function opsTests(test: TestFn, t: Target): void {
-  test("an expired key is invisible to every read at once, before any purge", () => {
+  test("an expired key is invisible to every read at once, before any purge", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("e", "soon", { ttl: 1000 });
-    kv.set("p", "forever");
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("e", "soon", { ttl: 1000 });
+    await kv.set("p", "forever");
     clock.advance(999);
-    assert.equal(kv.get("e"), "soon");
+    assert.equal(await kv.get("e"), "soon");
     clock.advance(1);
-    assert.equal(kv.get("e"), undefined);
-    assert.equal(kv.get("e", "fb"), "fb");
-    assert.equal(kv.getEntry("e"), undefined);
-    assert.equal(kv.has("e"), false);
-    assert.deepEqual(kv.getMany(["e", "p"]), [undefined, "forever"]);
-    assert.deepEqual(kv.keys(), ["p"]);
-    assert.deepEqual(kv.values(), ["forever"]);
-    assert.deepEqual(kv.entries(), [["p", "forever"]]);
-    assert.deepEqual([...kv.list()].map((e) => e.key), ["p"]);
-    assert.equal(kv.count(), 1);
-    assert.equal(kv.ttl("e"), undefined);
-    assert.equal(kv.take("e"), undefined);
-    kv.set("e2", 1, { ttl: 5 });
+    assert.equal(await kv.get("e"), undefined);
+    assert.equal(await kv.get("e", "fb"), "fb");
+    assert.equal(await kv.getEntry("e"), undefined);
+    assert.equal(await kv.has("e"), false);
+    assert.deepEqual(await kv.getMany(["e", "p"]), [undefined, "forever"]);
+    assert.deepEqual(await kv.keys(), ["p"]);
+    assert.deepEqual(await kv.values(), ["forever"]);
+    assert.deepEqual(await kv.entries(), [["p", "forever"]]);
+    assert.deepEqual((await Array.fromAsync(kv.list())).map((e) => e.key), ["p"]);
+    assert.equal(await kv.count(), 1);
+    assert.equal(await kv.ttl("e"), undefined);
+    assert.equal(await kv.take("e"), undefined);
+    await kv.set("e2", 1, { ttl: 5 });
     clock.advance(5);
-    assert.equal(kv.rename("e2", "r"), false);
-    assert.equal(kv.delete("e2"), false);
-    assert.equal(kv.expire("e2", 1000), false);
-    assert.equal(kv.persist("e2"), false);
-    assert.equal(kv.set("e2", "new", { ifPresent: true }), false);
-    assert.equal(kv.set("e2", "new", { ifAbsent: true }), true);
-    assert.equal(kv.get("e2"), "new");
+    assert.equal(await kv.rename("e2", "r"), false);
+    assert.equal(await kv.delete("e2"), false);
+    assert.equal(await kv.expire("e2", 1000), false);
+    assert.equal(await kv.persist("e2"), false);
+    assert.equal(await kv.set("e2", "new", { ifPresent: true }), false);
+    assert.equal(await kv.set("e2", "new", { ifAbsent: true }), true);
+    assert.equal(await kv.get("e2"), "new");
   });
 
-  test("ttl reports ms left, Infinity without expiry, undefined when missing or expired", () => {
+  test("ttl reports ms left, Infinity without expiry, undefined when missing or expired", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("a", 1, { ttl: 1500 });
-    kv.set("b", 2);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("a", 1, { ttl: 1500 });
+    await kv.set("b", 2);
     clock.advance(500);
-    assert.equal(kv.ttl("a"), 1000);
-    assert.equal(kv.ttl("b"), Infinity);
-    assert.equal(kv.ttl("c"), undefined);
+    assert.equal(await kv.ttl("a"), 1000);
+    assert.equal(await kv.ttl("b"), Infinity);
+    assert.equal(await kv.ttl("c"), undefined);
     clock.advance(1000);
-    assert.equal(kv.ttl("a"), undefined);
+    assert.equal(await kv.ttl("a"), undefined);
   });
 
-  test("an expiresAt in the past writes the key already expired", () => {
+  test("an expiresAt in the past writes the key already expired", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    assert.equal(kv.set("past", 1, { expiresAt: clock.now() - 1 }), true);
-    assert.equal(kv.set("now", 1, { expiresAt: clock.now() }), true);
-    assert.equal(kv.set("pastDate", 1, { expiresAt: new Date(clock.now() - 1) }), true);
-    assert.equal(kv.set("future", 1, { expiresAt: new Date(clock.now() + 10) }), true);
-    assert.deepEqual(kv.keys(), ["future"]);
-    assert.equal(kv.getEntry("future")!.expiresAt, clock.now() + 10);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    assert.equal(await kv.set("past", 1, { expiresAt: clock.now() - 1 }), true);
+    assert.equal(await kv.set("now", 1, { expiresAt: clock.now() }), true);
+    assert.equal(await kv.set("pastDate", 1, { expiresAt: new Date(clock.now() - 1) }), true);
+    assert.equal(await kv.set("future", 1, { expiresAt: new Date(clock.now() + 10) }), true);
+    assert.deepEqual(await kv.keys(), ["future"]);
+    assert.equal((await kv.getEntry("future"))!.expiresAt, clock.now() + 10);
   });
 
-  test("a ttl that is not a finite number is refused and nothing is written", () => {
-    using kv = t.openKv();
-    kv.set("k", "before");
-    assert.throws(() => kv.set("k", "after", { ttl: NaN }), /ttl must be a finite number > 0, received NaN/);
-    assert.throws(() => kv.set("k", "after", { ttl: Infinity }), RangeError);
-    assert.throws(() => kv.set("k", "after", { ttl: "10" as unknown as number }), TypeError);
-    assert.throws(() => kv.set("k", "after", { expiresAt: "x" as unknown as number }), TypeError);
-    assert.throws(() => kv.set("k", "after", { expiresAt: new Date(NaN) }), RangeError);
-    assert.throws(() => kv.set("k", "after", { ttl: 1, expiresAt: 5 }), TypeError);
-    assert.throws(() => kv.setMany([["k", "after"]], { ttl: NaN }), RangeError);
-    assert.throws(() => kv.expire("k", NaN), RangeError);
-    assert.equal(kv.get("k"), "before");
-    assert.equal(kv.ttl("k"), Infinity);
+  test("a ttl that is not a finite number is refused and nothing is written", async () => {
+    await using kv = await t.openKv();
+    await kv.set("k", "before");
+    await assert.rejects(
+      async () => await kv.set("k", "after", { ttl: NaN }),
+      /ttl must be a finite number > 0, received NaN/,
+    );
+    await assert.rejects(async () => await kv.set("k", "after", { ttl: Infinity }), RangeError);
+    await assert.rejects(async () => await kv.set("k", "after", { ttl: "10" as unknown as number }), TypeError);
+    await assert.rejects(async () => await kv.set("k", "after", { expiresAt: "x" as unknown as number }), TypeError);
+    await assert.rejects(async () => await kv.set("k", "after", { expiresAt: new Date(NaN) }), RangeError);
+    await assert.rejects(async () => await kv.set("k", "after", { ttl: 1, expiresAt: 5 }), TypeError);
+    await assert.rejects(async () => await kv.setMany([["k", "after"]], { ttl: NaN }), RangeError);
+    await assert.rejects(async () => await kv.expire("k", NaN), RangeError);
+    assert.equal(await kv.get("k"), "before");
+    assert.equal(await kv.ttl("k"), Infinity);
   });
 
-  test("expire, expireAt and persist change expiry without rewriting the value", () => {
+  test("expire, expireAt and persist change expiry without rewriting the value", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("a", { v: 1 });
-    const version = kv.getEntry("a")!.version;
-    assert.equal(kv.expire("a", 100), true);
-    assert.equal(kv.ttl("a"), 100);
-    assert.equal(kv.expireAt("a", new Date(clock.now() + 50)), true);
-    assert.equal(kv.ttl("a"), 50);
-    assert.equal(kv.persist("a"), true);
-    assert.equal(kv.ttl("a"), Infinity);
-    assert.deepEqual(kv.get("a"), { v: 1 });
-    assert.equal(kv.getEntry("a")!.version, version);
-    assert.equal(kv.expire("missing", 10), false);
-    assert.equal(kv.expireAt("missing", 10), false);
-    assert.equal(kv.persist("missing"), false);
-    assert.equal(kv.expireAt("a", clock.now()), true);
-    assert.equal(kv.has("a"), false);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("a", { v: 1 });
+    const version = (await kv.getEntry("a"))!.version;
+    assert.equal(await kv.expire("a", 100), true);
+    assert.equal(await kv.ttl("a"), 100);
+    assert.equal(await kv.expireAt("a", new Date(clock.now() + 50)), true);
+    assert.equal(await kv.ttl("a"), 50);
+    assert.equal(await kv.persist("a"), true);
+    assert.equal(await kv.ttl("a"), Infinity);
+    assert.deepEqual(await kv.get("a"), { v: 1 });
+    assert.equal((await kv.getEntry("a"))!.version, version);
+    assert.equal(await kv.expire("missing", 10), false);
+    assert.equal(await kv.expireAt("missing", 10), false);
+    assert.equal(await kv.persist("missing"), false);
+    assert.equal(await kv.expireAt("a", clock.now()), true);
+    assert.equal(await kv.has("a"), false);
   });
 
-  test("purgeExpired deletes only expired rows and returns how many", () => {
+  test("purgeExpired deletes only expired rows and returns how many", async () => {
     const clock = manualClock();
     const path = tempFile();
-    using kv = t.openKv(path, { now: clock.now });
-    kv.setMany([["a", 1], ["b", 2]], { ttl: 10 });
-    kv.set("c", 3, { ttl: 100 });
-    kv.set("d", 4);
+    await using kv = await t.openKv(path, { now: clock.now });
+    await kv.setMany([["a", 1], ["b", 2]], { ttl: 10 });
+    await kv.set("c", 3, { ttl: 100 });
+    await kv.set("d", 4);
     clock.advance(10);
-    assert.equal(kv.purgeExpired(), 2);
-    assert.equal(kv.purgeExpired(), 0);
-    kv.flush(); // another connection looks at the file next
+    assert.equal(await kv.purgeExpired(), 2);
+    assert.equal(await kv.purgeExpired(), 0);
+    await kv.flush(); // another connection looks at the file next
     assert.deepEqual(rawAll(t.raw, path, `SELECT k FROM kv ORDER BY k`), [["c"], ["d"]]);
-    assert.equal(kv.stats().purged, 2);
+    assert.equal((await kv.stats()).purged, 2);
   });
 
-  test("purgeExpired's statement searches the expiry index instead of scanning the table", () => {
+  test("purgeExpired's statement searches the expiry index instead of scanning the table", async () => {
     const path = tempFile();
-    t.openKv(path).close();
+    await (await t.openKv(path)).close();
     const plan = rawAll(t.raw, path, `EXPLAIN QUERY PLAN DELETE FROM "kv" WHERE expire_time <= ?`, 1).map((r) =>
       String(r[3])
     )
@@ -124,10 +127,10 @@ export function opsTests(test: TestFn, t: Target): void {
   test("sweepInterval purges on a timer", async () => {
     const clock = manualClock();
     const path = tempFile();
-    using kv = t.openKv(path, { now: clock.now, sweepInterval: 10 });
-    kv.namespace("n").set("x", 1, { ttl: 1 });
-    kv.set("a", 1, { ttl: 1 });
-    kv.flush(); // written for the raw connection below to see (a no-op in the default mode)
+    await using kv = await t.openKv(path, { now: clock.now, sweepInterval: 10 });
+    await kv.namespace("n").set("x", 1, { ttl: 1 });
+    await kv.set("a", 1, { ttl: 1 });
+    await kv.flush(); // written for the raw connection below to see (a no-op in the default mode)
     clock.advance(5);
     const deadline = Date.now() + 5000;
     while (rawAll(t.raw, path, `SELECT count(*) FROM kv`)[0]![0] !== 0 && Date.now() < deadline) {
@@ -137,217 +140,219 @@ export function opsTests(test: TestFn, t: Target): void {
     assert.equal(rawAll(t.raw, path, `SELECT count(*) FROM "kv/n"`)[0]![0], 0);
   });
 
-  test("ifAbsent writes only when the key is missing or expired", () => {
+  test("ifAbsent writes only when the key is missing or expired", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    assert.equal(kv.set("a", 1, { ifAbsent: true, ttl: 10 }), true);
-    assert.equal(kv.set("a", 2, { ifAbsent: true }), false);
-    assert.equal(kv.get("a"), 1);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    assert.equal(await kv.set("a", 1, { ifAbsent: true, ttl: 10 }), true);
+    assert.equal(await kv.set("a", 2, { ifAbsent: true }), false);
+    assert.equal(await kv.get("a"), 1);
     clock.advance(10);
-    assert.equal(kv.set("a", 3, { ifAbsent: true }), true);
-    assert.equal(kv.get("a"), 3);
-    assert.equal(kv.ttl("a"), Infinity);
+    assert.equal(await kv.set("a", 3, { ifAbsent: true }), true);
+    assert.equal(await kv.get("a"), 3);
+    assert.equal(await kv.ttl("a"), Infinity);
   });
 
-  test("ifPresent writes only when the key is live", () => {
-    using kv = t.openKv();
-    assert.equal(kv.set("a", 1, { ifPresent: true }), false);
-    assert.equal(kv.has("a"), false);
-    kv.set("a", 1);
-    assert.equal(kv.set("a", 2, { ifPresent: true }), true);
-    assert.equal(kv.get("a"), 2);
-    assert.throws(() => kv.set("a", 3, { ifPresent: true, ifAbsent: true }), TypeError);
-    assert.throws(() => kv.set("a", 3, { ifPresent: "yes" as unknown as boolean }), TypeError);
-    assert.equal(kv.get("a"), 2);
+  test("ifPresent writes only when the key is live", async () => {
+    await using kv = await t.openKv();
+    assert.equal(await kv.set("a", 1, { ifPresent: true }), false);
+    assert.equal(await kv.has("a"), false);
+    await kv.set("a", 1);
+    assert.equal(await kv.set("a", 2, { ifPresent: true }), true);
+    assert.equal(await kv.get("a"), 2);
+    await assert.rejects(async () => await kv.set("a", 3, { ifPresent: true, ifAbsent: true }), TypeError);
+    await assert.rejects(async () => await kv.set("a", 3, { ifPresent: "yes" as unknown as boolean }), TypeError);
+    assert.equal(await kv.get("a"), 2);
   });
 
-  test("keepTtl keeps a live key's expiry and gives a new key none", () => {
+  test("keepTtl keeps a live key's expiry and gives a new key none", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("a", 1, { ttl: 100 });
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("a", 1, { ttl: 100 });
     clock.advance(40);
-    assert.equal(kv.set("a", 2, { keepTtl: true }), true);
-    assert.equal(kv.get("a"), 2);
-    assert.equal(kv.ttl("a"), 60);
-    assert.equal(kv.set("a", 3), true);
-    assert.equal(kv.ttl("a"), Infinity, "a plain set clears the expiry");
-    kv.set("b", 1, { ttl: 10 });
+    assert.equal(await kv.set("a", 2, { keepTtl: true }), true);
+    assert.equal(await kv.get("a"), 2);
+    assert.equal(await kv.ttl("a"), 60);
+    assert.equal(await kv.set("a", 3), true);
+    assert.equal(await kv.ttl("a"), Infinity, "a plain set clears the expiry");
+    await kv.set("b", 1, { ttl: 10 });
     clock.advance(10);
-    kv.set("b", 2, { keepTtl: true });
-    assert.equal(kv.ttl("b"), Infinity, "an expired key's ttl is not kept");
-    kv.set("c", 1, { ttl: 50 });
-    assert.equal(kv.set("c", 2, { keepTtl: true, ifPresent: true }), true);
-    assert.equal(kv.ttl("c"), 50);
-    assert.throws(() => kv.set("a", 4, { keepTtl: true, ttl: 5 }), TypeError);
-    assert.equal(kv.get("a"), 3);
+    await kv.set("b", 2, { keepTtl: true });
+    assert.equal(await kv.ttl("b"), Infinity, "an expired key's ttl is not kept");
+    await kv.set("c", 1, { ttl: 50 });
+    assert.equal(await kv.set("c", 2, { keepTtl: true, ifPresent: true }), true);
+    assert.equal(await kv.ttl("c"), 50);
+    await assert.rejects(async () => await kv.set("a", 4, { keepTtl: true, ttl: 5 }), TypeError);
+    assert.equal(await kv.get("a"), 3);
   });
 
-  test("ifVersion writes only over the version that was read, and every write changes the version", () => {
-    using kv = t.openKv();
-    kv.set("a", 1);
-    const v1 = kv.getEntry("a")!.version;
-    kv.set("a", 1);
-    const v2 = kv.getEntry("a")!.version;
+  test("ifVersion writes only over the version that was read, and every write changes the version", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", 1);
+    const v1 = (await kv.getEntry("a"))!.version;
+    await kv.set("a", 1);
+    const v2 = (await kv.getEntry("a"))!.version;
     assert.notEqual(v1, v2);
-    assert.equal(kv.set("a", "stale", { ifVersion: v1 }), false);
-    assert.equal(kv.set("a", "fresh", { ifVersion: v2 }), true);
-    assert.equal(kv.get("a"), "fresh");
-    assert.equal(kv.set("a", "again", { ifVersion: v2 }), false);
-    kv.delete("a");
-    kv.set("a", 5);
-    assert.notEqual(kv.getEntry("a")!.version, v2, "a key written again after delete gets a new version");
-    assert.equal(kv.set("b", 1, { ifVersion: null }), true);
-    assert.equal(kv.set("b", 2, { ifVersion: null }), false);
-    assert.throws(() => kv.set("b", 3, { ifVersion: "1" as unknown as number }), TypeError);
+    assert.equal(await kv.set("a", "stale", { ifVersion: v1 }), false);
+    assert.equal(await kv.set("a", "fresh", { ifVersion: v2 }), true);
+    assert.equal(await kv.get("a"), "fresh");
+    assert.equal(await kv.set("a", "again", { ifVersion: v2 }), false);
+    await kv.delete("a");
+    await kv.set("a", 5);
+    assert.notEqual((await kv.getEntry("a"))!.version, v2, "a key written again after delete gets a new version");
+    assert.equal(await kv.set("b", 1, { ifVersion: null }), true);
+    assert.equal(await kv.set("b", 2, { ifVersion: null }), false);
+    await assert.rejects(async () => await kv.set("b", 3, { ifVersion: "1" as unknown as number }), TypeError);
     const seen = new Set<number>();
     for (let i = 0; i < 2000; i++) {
-      kv.set("c", i);
-      seen.add(kv.getEntry("c")!.version);
+      await kv.set("c", i);
+      seen.add((await kv.getEntry("c"))!.version);
     }
     assert.equal(seen.size, 2000);
   });
 
-  test("setMany writes pairs, objects and maps in one transaction", () => {
+  test("setMany writes pairs, objects and maps in one transaction", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    assert.equal(kv.setMany([["a", 1], ["b", 2]]), 2);
-    assert.equal(kv.setMany({ c: 3, d: { x: 1 } }, { ttl: 10 }), 2);
-    assert.equal(kv.setMany(new Map([["e", 5]])), 1);
-    assert.equal(kv.setMany([["a", 9], ["z", 26]], { ifAbsent: true }), 1);
-    assert.deepEqual(kv.entries(), [["a", 1], ["b", 2], ["c", 3], ["d", { x: 1 }], ["e", 5], ["z", 26]]);
-    assert.equal(kv.ttl("c"), 10);
-    assert.throws(() => kv.setMany([["f", 1], ["", 2]]), RangeError);
-    assert.throws(() => kv.setMany([["f", 1], ["g"]] as unknown as [string, unknown][]), TypeError);
-    assert.throws(() => kv.setMany(42 as unknown as Record<string, unknown>), TypeError);
-    assert.equal(kv.has("f"), false);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    assert.equal(await kv.setMany([["a", 1], ["b", 2]]), 2);
+    assert.equal(await kv.setMany({ c: 3, d: { x: 1 } }, { ttl: 10 }), 2);
+    assert.equal(await kv.setMany(new Map([["e", 5]])), 1);
+    assert.equal(await kv.setMany([["a", 9], ["z", 26]], { ifAbsent: true }), 1);
+    assert.deepEqual(await kv.entries(), [["a", 1], ["b", 2], ["c", 3], ["d", { x: 1 }], ["e", 5], ["z", 26]]);
+    assert.equal(await kv.ttl("c"), 10);
+    await assert.rejects(async () => await kv.setMany([["f", 1], ["", 2]]), RangeError);
+    await assert.rejects(async () => await kv.setMany([["f", 1], ["g"]] as unknown as [string, unknown][]), TypeError);
+    await assert.rejects(async () => await kv.setMany(42 as unknown as Record<string, unknown>), TypeError);
+    assert.equal(await kv.has("f"), false);
   });
 
-  test("setMany writes large batches with the same rules as set: conditions, expiry, duplicates", () => {
+  test("setMany writes large batches with the same rules as set: conditions, expiry, duplicates", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("k0005", "live");
-    kv.set("k0007", "expired", { ttl: 1 });
-    kv.set("k1200", "kept ttl", { ttl: 500 });
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("k0005", "live");
+    await kv.set("k0007", "expired", { ttl: 1 });
+    await kv.set("k1200", "kept ttl", { ttl: 500 });
     clock.advance(1);
     const entries: [string, unknown][] = Array.from({ length: 1234 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i]);
-    assert.equal(kv.setMany(entries, { ifAbsent: true }), 1232, "every key but the two live ones");
-    assert.equal(kv.get("k1200"), "kept ttl");
-    assert.equal(kv.get("k0005"), "live");
-    assert.equal(kv.get("k0007"), 7);
-    assert.equal(kv.get("k1233"), 1233);
-    assert.equal(kv.count(), 1234);
-    const before = new Map(kv.keys().map((k) => [k, kv.getEntry(k)!.version]));
-    assert.equal(kv.setMany(entries.map(([k, v]) => [k, (v as number) * 2]), { keepTtl: true }), 1234);
-    assert.equal(kv.get("k1200"), 2400);
-    assert.equal(kv.ttl("k1200"), 499);
-    assert.equal(kv.ttl("k0003"), Infinity);
-    for (const [k, version] of before) assert.notEqual(kv.getEntry(k)!.version, version, `${k} got a new version`);
+    assert.equal(await kv.setMany(entries, { ifAbsent: true }), 1232, "every key but the two live ones");
+    assert.equal(await kv.get("k1200"), "kept ttl");
+    assert.equal(await kv.get("k0005"), "live");
+    assert.equal(await kv.get("k0007"), 7);
+    assert.equal(await kv.get("k1233"), 1233);
+    assert.equal(await kv.count(), 1234);
+    const before = new Map(await Promise.all((await kv.keys()).map(async (k) => [k, (await kv.getEntry(k))!.version])));
+    assert.equal(await kv.setMany(entries.map(([k, v]) => [k, (v as number) * 2]), { keepTtl: true }), 1234);
+    assert.equal(await kv.get("k1200"), 2400);
+    assert.equal(await kv.ttl("k1200"), 499);
+    assert.equal(await kv.ttl("k0003"), Infinity);
+    for (const [k, version] of before) {
+      assert.notEqual((await kv.getEntry(k))!.version, version, `${k} got a new version`);
+    }
     const dup: [string, unknown][] = [...Array.from({ length: 150 }, (_, i) => ["d", i] as [string, unknown])];
-    assert.equal(kv.setMany(dup), 150);
-    assert.equal(kv.get("d"), 149, "the last duplicate wins");
-    assert.equal(kv.setMany(entries.slice(0, 120), { ttl: 10 }), 120);
-    assert.equal(kv.ttl("k0119"), 10);
-    assert.equal(kv.ttl("k0120"), Infinity);
+    assert.equal(await kv.setMany(dup), 150);
+    assert.equal(await kv.get("d"), 149, "the last duplicate wins");
+    assert.equal(await kv.setMany(entries.slice(0, 120), { ttl: 10 }), 120);
+    assert.equal(await kv.ttl("k0119"), 10);
+    assert.equal(await kv.ttl("k0120"), Infinity);
   });
 
-  test("incr stays exact at the edge of the safe integers and changes the version", () => {
-    using kv = t.openKv();
-    kv.set("n", Number.MAX_SAFE_INTEGER - 1);
-    const v1 = kv.getEntry("n")!.version;
-    assert.equal(kv.incr("n"), Number.MAX_SAFE_INTEGER);
-    assert.notEqual(kv.getEntry("n")!.version, v1);
-    assert.throws(() => kv.incr("n"), /passes Number.MAX_SAFE_INTEGER/);
-    assert.equal(kv.get("n"), Number.MAX_SAFE_INTEGER);
-    kv.set("big", 2n ** 53n);
-    assert.equal(kv.incr("big", 1n), 2n ** 53n + 1n);
-    kv.set("f", 1.5);
-    assert.equal(kv.incr("f", 2), 3.5);
-    kv.set("neg", -5);
-    assert.equal(kv.incr("neg", -5), -10);
-    assert.equal(kv.get("neg"), -10);
+  test("incr stays exact at the edge of the safe integers and changes the version", async () => {
+    await using kv = await t.openKv();
+    await kv.set("n", Number.MAX_SAFE_INTEGER - 1);
+    const v1 = (await kv.getEntry("n"))!.version;
+    assert.equal(await kv.incr("n"), Number.MAX_SAFE_INTEGER);
+    assert.notEqual((await kv.getEntry("n"))!.version, v1);
+    await assert.rejects(async () => await kv.incr("n"), /passes Number.MAX_SAFE_INTEGER/);
+    assert.equal(await kv.get("n"), Number.MAX_SAFE_INTEGER);
+    await kv.set("big", 2n ** 53n);
+    assert.equal(await kv.incr("big", 1n), 2n ** 53n + 1n);
+    await kv.set("f", 1.5);
+    assert.equal(await kv.incr("f", 2), 3.5);
+    await kv.set("neg", -5);
+    assert.equal(await kv.incr("neg", -5), -10);
+    assert.equal(await kv.get("neg"), -10);
   });
 
-  test("setMany writes nothing when a later entry is bad, whatever came before it", () => {
-    using kv = t.openKv();
-    kv.set("a", "old");
+  test("setMany writes nothing when a later entry is bad, whatever came before it", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", "old");
     const bad: unknown[] = [["a", "new"], ["b", 1], ["", 2]];
-    assert.throws(() => kv.setMany(bad as [string, unknown][]), RangeError);
-    assert.throws(() => kv.setMany([["a", "new"], ["c", () => 1]]), KvCodecError);
-    assert.throws(() => kv.setMany([["a", "new"], ["d"]] as never), TypeError);
+    await assert.rejects(async () => await kv.setMany(bad as [string, unknown][]), RangeError);
+    await assert.rejects(async () => await kv.setMany([["a", "new"], ["c", () => 1]]), KvCodecError);
+    await assert.rejects(async () => await kv.setMany([["a", "new"], ["d"]] as never), TypeError);
     function* entries(): Generator<[string, unknown]> {
       yield ["a", "new"];
       throw new Error("the source failed");
     }
-    assert.throws(() => kv.setMany(entries()), /the source failed/);
-    assert.deepEqual(kv.entries(), [["a", "old"]]);
+    await assert.rejects(async () => await kv.setMany(entries()), /the source failed/);
+    assert.deepEqual(await kv.entries(), [["a", "old"]]);
   });
 
-  test("delete reports whether a live key was deleted", () => {
-    using kv = t.openKv();
-    kv.set("a", 1);
-    assert.equal(kv.delete("a"), true);
-    assert.equal(kv.delete("a"), false);
-    assert.equal(kv.has("a"), false);
-    assert.throws(() => kv.delete(5 as unknown as string), TypeError);
+  test("delete reports whether a live key was deleted", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", 1);
+    assert.equal(await kv.delete("a"), true);
+    assert.equal(await kv.delete("a"), false);
+    assert.equal(await kv.has("a"), false);
+    await assert.rejects(async () => await kv.delete(5 as unknown as string), TypeError);
   });
 
-  test("take returns the value and deletes the key", () => {
-    using kv = t.openKv();
-    kv.set("a", { n: 1 });
-    assert.deepEqual(kv.take("a"), { n: 1 });
-    assert.equal(kv.has("a"), false);
-    assert.equal(kv.take("a"), undefined);
+  test("take returns the value and deletes the key", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", { n: 1 });
+    assert.deepEqual(await kv.take("a"), { n: 1 });
+    assert.equal(await kv.has("a"), false);
+    assert.equal(await kv.take("a"), undefined);
   });
 
-  test("incr counts from 0, adds, keeps the ttl and refuses non-numbers", () => {
+  test("incr counts from 0, adds, keeps the ttl and refuses non-numbers", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    assert.equal(kv.incr("n"), 1);
-    assert.equal(kv.incr("n", 5), 6);
-    assert.equal(kv.incr("n", -10), -4);
-    assert.equal(kv.incr("f", 0.5), 0.5);
-    assert.equal(kv.incr("big", 10n), 10n);
-    assert.equal(kv.incr("big", 2), 12n);
-    assert.equal(kv.incr("w", 1, { ttl: 100 }), 1);
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    assert.equal(await kv.incr("n"), 1);
+    assert.equal(await kv.incr("n", 5), 6);
+    assert.equal(await kv.incr("n", -10), -4);
+    assert.equal(await kv.incr("f", 0.5), 0.5);
+    assert.equal(await kv.incr("big", 10n), 10n);
+    assert.equal(await kv.incr("big", 2), 12n);
+    assert.equal(await kv.incr("w", 1, { ttl: 100 }), 1);
     clock.advance(60);
-    assert.equal(kv.incr("w", 1, { ttl: 1000 }), 2);
-    assert.equal(kv.ttl("w"), 40, "incr keeps the key's ttl");
+    assert.equal(await kv.incr("w", 1, { ttl: 1000 }), 2);
+    assert.equal(await kv.ttl("w"), 40, "incr keeps the key's ttl");
     clock.advance(40);
-    assert.equal(kv.incr("w"), 1, "an expired counter starts again from 0");
-    kv.set("s", "text");
-    assert.throws(() => kv.incr("s"), TypeError);
-    assert.equal(kv.get("s"), "text");
-    assert.throws(() => kv.incr("n", NaN), RangeError);
-    assert.throws(() => kv.incr("n", "1" as unknown as number), TypeError);
-    assert.throws(() => kv.incr("big", 0.5), RangeError);
-    assert.equal(kv.get("n"), -4);
-    assert.equal(kv.get("big"), 12n);
+    assert.equal(await kv.incr("w"), 1, "an expired counter starts again from 0");
+    await kv.set("s", "text");
+    await assert.rejects(async () => await kv.incr("s"), TypeError);
+    assert.equal(await kv.get("s"), "text");
+    await assert.rejects(async () => await kv.incr("n", NaN), RangeError);
+    await assert.rejects(async () => await kv.incr("n", "1" as unknown as number), TypeError);
+    await assert.rejects(async () => await kv.incr("big", 0.5), RangeError);
+    assert.equal(await kv.get("n"), -4);
+    assert.equal(await kv.get("big"), 12n);
   });
 
-  test("rename moves value and expiry, and refuses a live target unless overwrite", () => {
+  test("rename moves value and expiry, and refuses a live target unless overwrite", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("a", { v: 1 }, { ttl: 100 });
-    assert.equal(kv.rename("a", "b"), true);
-    assert.equal(kv.has("a"), false);
-    assert.deepEqual(kv.get("b"), { v: 1 });
-    assert.equal(kv.ttl("b"), 100);
-    assert.equal(kv.rename("missing", "c"), false);
-    kv.set("c", "taken");
-    assert.equal(kv.rename("b", "c"), false);
-    assert.deepEqual(kv.get("b"), { v: 1 });
-    assert.equal(kv.get("c"), "taken");
-    assert.equal(kv.rename("b", "c", { overwrite: true }), true);
-    assert.deepEqual(kv.get("c"), { v: 1 });
-    assert.equal(kv.has("b"), false);
-    kv.set("old", 1, { ttl: 1 });
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("a", { v: 1 }, { ttl: 100 });
+    assert.equal(await kv.rename("a", "b"), true);
+    assert.equal(await kv.has("a"), false);
+    assert.deepEqual(await kv.get("b"), { v: 1 });
+    assert.equal(await kv.ttl("b"), 100);
+    assert.equal(await kv.rename("missing", "c"), false);
+    await kv.set("c", "taken");
+    assert.equal(await kv.rename("b", "c"), false);
+    assert.deepEqual(await kv.get("b"), { v: 1 });
+    assert.equal(await kv.get("c"), "taken");
+    assert.equal(await kv.rename("b", "c", { overwrite: true }), true);
+    assert.deepEqual(await kv.get("c"), { v: 1 });
+    assert.equal(await kv.has("b"), false);
+    await kv.set("old", 1, { ttl: 1 });
     clock.advance(1);
-    kv.set("x", "x");
-    assert.equal(kv.rename("x", "old"), true, "an expired target counts as missing");
-    assert.equal(kv.get("old"), "x");
-    assert.equal(kv.rename("old", "old"), true);
-    assert.throws(() => kv.rename("old", ""), RangeError);
-    assert.throws(() => kv.rename("old", "y", { overwrite: 1 as unknown as boolean }), TypeError);
-    assert.equal(kv.get("old"), "x");
+    await kv.set("x", "x");
+    assert.equal(await kv.rename("x", "old"), true, "an expired target counts as missing");
+    assert.equal(await kv.get("old"), "x");
+    assert.equal(await kv.rename("old", "old"), true);
+    await assert.rejects(async () => await kv.rename("old", ""), RangeError);
+    await assert.rejects(async () => await kv.rename("old", "y", { overwrite: 1 as unknown as boolean }), TypeError);
+    assert.equal(await kv.get("old"), "x");
   });
 }

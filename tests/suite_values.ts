@@ -1,7 +1,7 @@
 import { assert } from "./assert.ts";
 import { KvClosedError, KvCodecError } from "../src/errors.ts";
 import type { Codec } from "../src/codec.ts";
-import type { Target, TestFn } from "./harness.ts";
+import { syncOnly, type Target, type TestFn } from "./harness.ts";
 import { manualClock, rawAll, tempFile } from "./util.ts";
 
 class Point {
@@ -13,41 +13,41 @@ class Point {
 
 /** Keys, values and the codec. */
 export function valueTests(test: TestFn, t: Target): void {
-  test("get returns what set wrote and undefined or the fallback for a missing key", () => {
-    using kv = t.openKv();
-    assert.equal(kv.set("a", "one"), true);
-    assert.equal(kv.get("a"), "one");
-    assert.equal(kv.get("missing"), undefined);
-    assert.equal(kv.get("missing", 7), 7);
-    assert.equal(kv.get("a", "fallback"), "one");
+  test("get returns what set wrote and undefined or the fallback for a missing key", async () => {
+    await using kv = await t.openKv();
+    assert.equal(await kv.set("a", "one"), true);
+    assert.equal(await kv.get("a"), "one");
+    assert.equal(await kv.get("missing"), undefined);
+    assert.equal(await kv.get("missing", 7), 7);
+    assert.equal(await kv.get("a", "fallback"), "one");
   });
 
-  test("bad keys throw TypeError or RangeError and write nothing", () => {
-    using kv = t.openKv();
+  test("bad keys throw TypeError or RangeError and write nothing", async () => {
+    await using kv = await t.openKv();
     for (const bad of [1, null, undefined, {}, Symbol("s"), ["a"]]) {
-      assert.throws(() => kv.set(bad as unknown as string, 1), TypeError);
-      assert.throws(() => kv.get(bad as unknown as string), TypeError);
+      await assert.rejects(async () => await kv.set(bad as unknown as string, 1), TypeError);
+      await assert.rejects(async () => await kv.get(bad as unknown as string), TypeError);
     }
-    assert.throws(() => kv.set("", 1), RangeError);
-    assert.throws(() => kv.set("é".repeat(1025), 1), /2050 bytes/); // 2050 UTF-8 bytes
-    assert.throws(() => kv.set("a".repeat(2049), 1), RangeError);
-    assert.throws(() => kv.set("x\uD800y", 1), RangeError);
-    assert.throws(() => kv.set("x\0y", 1), /NUL/);
-    assert.throws(() => kv.keys({ prefix: "x\0" }), RangeError);
-    assert.equal(kv.count(), 0);
-    assert.equal(kv.set("a".repeat(2048), 1), true);
-    assert.equal(kv.set("é".repeat(1024), 2), true);
-    assert.equal(kv.get("é".repeat(1024)), 2);
+    await assert.rejects(async () => await kv.set("", 1), RangeError);
+    await assert.rejects(async () => await kv.set("é".repeat(1025), 1), /2050 bytes/); // 2050 UTF-8 bytes
+    await assert.rejects(async () => await kv.set("a".repeat(2049), 1), RangeError);
+    await assert.rejects(async () => await kv.set("x\uD800y", 1), RangeError);
+    await assert.rejects(async () => await kv.set("x\0y", 1), /NUL/);
+    await assert.rejects(async () => await kv.keys({ prefix: "x\0" }), RangeError);
+    assert.equal(await kv.count(), 0);
+    assert.equal(await kv.set("a".repeat(2048), 1), true);
+    assert.equal(await kv.set("é".repeat(1024), 2), true);
+    assert.equal(await kv.get("é".repeat(1024)), 2);
   });
 
-  test("keys list in UTF-8 byte order, not UTF-16 order", () => {
-    using kv = t.openKv();
+  test("keys list in UTF-8 byte order, not UTF-16 order", async () => {
+    await using kv = await t.openKv();
     const keys = ["b", "a", "B", "é", "\u{1F600}", "\uFFFF", "a\u0001", "ab"];
-    for (const k of keys) kv.set(k, k);
-    assert.deepEqual(kv.keys(), ["B", "a", "a\u0001", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
+    for (const k of keys) await kv.set(k, k);
+    assert.deepEqual(await kv.keys(), ["B", "a", "a\u0001", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
   });
 
-  test("every listed value type round-trips exactly", () => {
+  test("every listed value type round-trips exactly", async () => {
     const path = tempFile();
     const values: [string, unknown][] = [
       ["string", "héllo \u{1F600}"],
@@ -89,40 +89,40 @@ export function valueTests(test: TestFn, t: Target): void {
       ["null prototype", Object.assign(Object.create(null), { a: 1 })],
     ];
     {
-      using kv = t.openKv(path);
-      for (const [k, v] of values) kv.set(k, v);
+      await using kv = await t.openKv(path);
+      for (const [k, v] of values) await kv.set(k, v);
     }
-    using kv = t.openKv(path);
+    await using kv = await t.openKv(path);
     for (const [k, v] of values) {
-      const got = kv.get(k);
+      const got = await kv.get(k);
       if (k === "null prototype") assert.deepEqual({ ...got as object }, { a: 1 }, k);
       else assert.deepStrictEqual(got, v, k);
     }
-    assert.ok(Object.is(kv.get("negative zero"), -0));
-    assert.equal(kv.has("undefined"), true);
-    assert.ok(kv.get("bytes") instanceof Uint8Array);
-    assert.equal((kv.get("bytes") as Uint8Array).constructor, Uint8Array);
+    assert.ok(Object.is(await kv.get("negative zero"), -0));
+    assert.equal(await kv.has("undefined"), true);
+    assert.ok(await kv.get("bytes") instanceof Uint8Array);
+    assert.equal(((await kv.get("bytes")) as Uint8Array).constructor, Uint8Array);
   });
 
-  test("an own __proto__ key stays a plain property", () => {
-    using kv = t.openKv();
+  test("an own __proto__ key stays a plain property", async () => {
+    await using kv = await t.openKv();
     const value = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}');
-    kv.set("p", value);
-    const got = kv.get("p") as Record<string, unknown>;
+    await kv.set("p", value);
+    const got = (await kv.get("p")) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(got), Object.prototype);
     assert.deepEqual(Object.keys(got), ["__proto__", "a"]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
-  test("strings, numbers and bytes are stored as native SQLite values", () => {
+  test("strings, numbers and bytes are stored as native SQLite values", async () => {
     const path = tempFile();
     {
-      using kv = t.openKv(path);
-      kv.set("s", "text");
-      kv.set("i", 7);
-      kv.set("r", 1.5);
-      kv.set("b", new Uint8Array([1, 2]));
-      kv.set("o", { a: 1 });
+      await using kv = await t.openKv(path);
+      await kv.set("s", "text");
+      await kv.set("i", 7);
+      await kv.set("r", 1.5);
+      await kv.set("b", new Uint8Array([1, 2]));
+      await kv.set("o", { a: 1 });
     }
     const rows = rawAll(t.raw, path, `SELECT k, typeof(v), kind FROM kv ORDER BY k`);
     assert.deepEqual(rows, [["b", "blob", 0], ["i", "integer", 0], ["o", "text", 1], ["r", "real", 0], [
@@ -133,29 +133,29 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.deepEqual(rawAll(t.raw, path, `SELECT v FROM kv WHERE k = 'o'`), [['{"a":1}']]);
   });
 
-  test("an unencodable value throws KvCodecError and writes nothing", () => {
-    using kv = t.openKv();
-    kv.set("k", "before");
+  test("an unencodable value throws KvCodecError and writes nothing", async () => {
+    await using kv = await t.openKv();
+    await kv.set("k", "before");
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     for (const bad of [() => 1, Symbol("x"), new Point(1), cyclic, { nested: [new WeakMap()] }, new Error("e")]) {
-      assert.throws(() => kv.set("k", bad), KvCodecError);
-      assert.throws(() => kv.set("new", bad), KvCodecError);
-      assert.throws(() => kv.setMany([["ok", 1], ["new", bad]]), KvCodecError);
+      await assert.rejects(async () => await kv.set("k", bad), KvCodecError);
+      await assert.rejects(async () => await kv.set("new", bad), KvCodecError);
+      await assert.rejects(async () => await kv.setMany([["ok", 1], ["new", bad]]), KvCodecError);
     }
-    assert.equal(kv.get("k"), "before");
-    assert.equal(kv.has("new"), false);
-    assert.equal(kv.has("ok"), false);
+    assert.equal(await kv.get("k"), "before");
+    assert.equal(await kv.has("new"), false);
+    assert.equal(await kv.has("ok"), false);
   });
 
-  test("a shared (acyclic) reference is stored twice, not refused", () => {
-    using kv = t.openKv();
+  test("a shared (acyclic) reference is stored twice, not refused", async () => {
+    await using kv = await t.openKv();
     const shared = { n: 1 };
-    kv.set("k", [shared, shared]);
-    assert.deepEqual(kv.get("k"), [{ n: 1 }, { n: 1 }]);
+    await kv.set("k", [shared, shared]);
+    assert.deepEqual(await kv.get("k"), [{ n: 1 }, { n: 1 }]);
   });
 
-  test("options.codec replaces the structured codec and leaves native values native", () => {
+  test("options.codec replaces the structured codec and leaves native values native", async () => {
     const path = tempFile();
     const calls: string[] = [];
     const codec: Codec = {
@@ -169,19 +169,19 @@ export function valueTests(test: TestFn, t: Target): void {
       },
     };
     {
-      using kv = t.openKv(path, { codec });
-      kv.set("o", { a: [1, 2] });
-      kv.set("s", "plain");
-      assert.deepEqual(kv.get("o"), { a: [1, 2] });
-      assert.equal(kv.get("s"), "plain");
+      await using kv = await t.openKv(path, { codec });
+      await kv.set("o", { a: [1, 2] });
+      await kv.set("s", "plain");
+      assert.deepEqual(await kv.get("o"), { a: [1, 2] });
+      assert.equal(await kv.get("s"), "plain");
     }
     assert.deepEqual(calls, ["encode", "decode"]);
     assert.deepEqual(rawAll(t.raw, path, `SELECT typeof(v) FROM kv WHERE k = 'o'`), [["blob"]]);
-  });
+  }, syncOnly(t, "a codec cannot cross to the worker thread"));
 
-  test("a codec that throws is reported as KvCodecError with the cause", () => {
+  test("a codec that throws is reported as KvCodecError with the cause", async () => {
     const boom = new Error("boom");
-    using kv = t.openKv(":memory:", {
+    await using kv = await t.openKv(":memory:", {
       codec: {
         encode() {
           throw boom;
@@ -189,55 +189,55 @@ export function valueTests(test: TestFn, t: Target): void {
         decode: (d) => d,
       },
     });
-    const error = assert.throws(() => kv.set("a", {}), KvCodecError) as unknown;
+    const error = (await assert.rejects(async () => await kv.set("a", {}), KvCodecError)) as unknown;
     void error;
     try {
-      kv.set("a", {});
+      await kv.set("a", {});
     } catch (e) {
       assert.equal((e as Error).cause, boom);
     }
-    assert.equal(kv.has("a"), false);
-  });
+    assert.equal(await kv.has("a"), false);
+  }, syncOnly(t, "a codec cannot cross to the worker thread"));
 
-  test("values written with a ttl still round-trip", () => {
+  test("values written with a ttl still round-trip", async () => {
     const clock = manualClock();
-    using kv = t.openKv(":memory:", { now: clock.now });
-    kv.set("m", new Map([["a", 1]]), { ttl: 10 });
-    assert.deepEqual(kv.get("m"), new Map([["a", 1]]));
+    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await kv.set("m", new Map([["a", 1]]), { ttl: 10 });
+    assert.deepEqual(await kv.get("m"), new Map([["a", 1]]));
   });
 
-  test("every method throws KvClosedError after close, and close is idempotent", () => {
-    const kv = t.openKv();
-    kv.set("a", 1);
+  test("every method throws KvClosedError after close, and close is idempotent", async () => {
+    const kv = await t.openKv();
+    await kv.set("a", 1);
     const it = kv.list();
-    kv.close();
-    kv.close();
+    await kv.close();
+    await kv.close();
     const calls: (() => unknown)[] = [
-      () => kv.get("a"),
-      () => kv.set("a", 1),
-      () => kv.has("a"),
-      () => kv.delete("a"),
-      () => kv.keys(),
-      () => kv.count(),
-      () => kv.transaction(() => 1),
-      () => kv.stats(),
+      async () => await kv.get("a"),
+      async () => await kv.set("a", 1),
+      async () => await kv.has("a"),
+      async () => await kv.delete("a"),
+      async () => await kv.keys(),
+      async () => await kv.count(),
+      async () => await kv.transaction(() => 1),
+      async () => await kv.stats(),
       () => kv.namespace("x"),
-      () => kv.incr("n"),
-      () => kv.getMany(["a"]),
-      () => kv.purgeExpired(),
-      () => it.next(),
-      () => [...kv],
+      async () => await kv.incr("n"),
+      async () => await kv.getMany(["a"]),
+      async () => await kv.purgeExpired(),
+      async () => await it.next(),
+      async () => await Array.fromAsync(kv),
     ];
-    for (const call of calls) assert.throws(call, KvClosedError);
+    for (const call of calls) await assert.rejects(async () => await call(), KvClosedError);
   });
 
-  test("using disposes the store", () => {
+  test("using disposes the store", async () => {
     let outer: { get(k: string): unknown } | undefined;
     {
-      using kv = t.openKv();
+      await using kv = await t.openKv();
       outer = kv;
-      kv.set("a", 1);
+      await kv.set("a", 1);
     }
-    assert.throws(() => outer!.get("a"), KvClosedError);
+    await assert.rejects(async () => await outer!.get("a"), KvClosedError);
   });
 }

@@ -29,6 +29,7 @@ export function nodeTarget(runtime: Target["runtime"]): Target {
     name: `node:sqlite on ${runtime}`,
     runtime,
     openKv: nodeAdapter.openKv,
+    openKvAsync: nodeAdapter.openKvAsync,
     fromDatabase(path: string, options?: KvOptions) {
       const db = new DatabaseSync(path);
       return {
@@ -50,6 +51,7 @@ export function bunTarget(): Target {
     name: "bun:sqlite on bun",
     runtime: "bun",
     openKv: bunAdapter.openKv,
+    openKvAsync: bunAdapter.openKvAsync,
     fromDatabase(path: string, options?: KvOptions) {
       const db = new Database(path);
       return {
@@ -74,6 +76,7 @@ export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Targe
       ? "better-sqlite3 cannot open SQLite URIs"
       : "libsql keeps the file open after close",
     openKv: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
+    openKvAsync: (path, options) => betterAdapter.openKvAsync(path, { ...options, Database: module }),
     fromDatabase(path: string, options?: KvOptions) {
       const db = new Database(path) as betterAdapter.BetterDatabaseLike & {
         open: boolean;
@@ -87,5 +90,20 @@ export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Targe
       };
     },
     raw: (path) => betterAdapter.betterSqliteDriver(new Database(path), module),
+  };
+}
+
+/** The same adapter through the async client: every store runs in a worker thread. */
+export function asyncTarget(target: Target): Target {
+  const open = target.openKvAsync;
+  if (open === undefined) throw new TypeError(`${target.name} has no openKvAsync`);
+  return {
+    ...target,
+    name: `${target.name} (async)`,
+    async: true,
+    openKv: open as unknown as Target["openKv"],
+    fromDatabase() {
+      throw new TypeError("The async client cannot wrap a handle of the calling thread");
+    },
   };
 }
