@@ -206,10 +206,14 @@ export class Channel {
 
   /** The worker ended: what it answered before is taken; every call still waiting fails with the reason. */
   #fail(error: unknown): void {
-    for (;;) {
-      const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
-      if (got === undefined) break;
-      this.#receive(got.message);
+    try {
+      for (;;) {
+        const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
+        if (got === undefined) break;
+        this.#receive(got.message);
+      }
+    } catch {
+      // The port is closed already (Deno refuses to read a closed port): nothing is left on it.
     }
     const reason = error === undefined
       ? new KvClosedError("the store is closed")

@@ -3,7 +3,8 @@
 // with the reason printed.
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
-import { nodeTarget } from "./targets.ts";
+import { asyncProcessTests } from "./suite_async.ts";
+import { asyncTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite_builtin.ts";
@@ -46,7 +47,10 @@ try {
 const node = nodeTarget("deno");
 defineSuite(test, node);
 defineSuite(test, batchedTarget(node));
+defineSuite(test, asyncTarget(node));
+defineSuite(test, asyncTarget(batchedTarget(node)));
 builtinTests(test, openKv, "node:sqlite");
+asyncProcessTests(test);
 processTests(test, node.raw);
 crashTests(test, node);
 batchedCrashTests(test, node);

@@ -1,10 +1,276 @@
 import { assert } from "./assert.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors.ts";
+import type { KvAsync } from "../src/async.ts";
+import type { KvOptions } from "../src/options.ts";
+import { openKv, openKvAsync } from "../mod.ts";
 import type { Target, TestFn } from "./harness.ts";
+import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
+import { currentRuntime, runWorker } from "./suite_process.ts";
+import { tempDir, tempFile } from "./util.ts";
 
-/** What only the async client has: transactions with an async fn, the worker thread. */
+/** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {
-  test("placeholder", async () => {
-    await using kv = await t.openKv();
-    assert.equal(await kv.set("a", 1), true);
+  const open = (path?: string, options?: KvOptions) => t.openKv(path, options) as unknown as Promise<KvAsync>;
+
+  test("transaction(async fn) commits when fn resolves and returns its result", async () => {
+    await using kv = await open();
+    const result = await kv.transaction(async (tx) => {
+      await tx.set("a", 1);
+      assert.equal(await tx.incr("a"), 2, "the transaction reads its own writes");
+      await tx.set("b", { n: 1 });
+      return "done";
+    });
+    assert.equal(result, "done");
+    assert.deepEqual(await kv.entries(), [["a", 2], ["b", { n: 1 }]]);
+    assert.equal((await kv.stats()).transactions, 1);
+  });
+
+  test("transaction(async fn) rolls back when fn throws or rejects, and rethrows its error", async () => {
+    await using kv = await open();
+    await kv.set("a", 1);
+    const boom = new Error("boom");
+    await assert.rejects(
+      kv.transaction(async (tx) => {
+        await tx.set("a", 100);
+        await tx.delete("a");
+        await tx.set("c", 3);
+        throw boom;
+      }),
+      (e) => e === boom,
+    );
+    await assert.rejects(
+      kv.transaction((tx) => {
+        tx.set("d", 4);
+        return Promise.reject(new RangeError("later"));
+      }),
+      RangeError,
+    );
+    assert.deepEqual(await kv.entries(), [["a", 1]]);
+  });
+
+  test("nested transaction(async fn) calls are savepoints", async () => {
+    await using kv = await open();
+    await kv.transaction(async (tx) => {
+      await tx.set("outer", 1);
+      await assert.rejects(
+        tx.transaction(async (inner) => {
+          await inner.set("inner", 1);
+          throw new Error("inner fails");
+        }),
+        /inner fails/,
+      );
+      assert.equal(await tx.has("inner"), false, "the failed savepoint is rolled back at once");
+      await tx.transaction(async (inner) => void await inner.set("kept", 1));
+    });
+    assert.deepEqual(await kv.keys(), ["kept", "outer"]);
+  });
+
+  test("a failed call inside transaction(async fn) rejects alone and leaves the transaction usable", async () => {
+    await using kv = await open();
+    await kv.transaction(async (tx) => {
+      await tx.set("a", 1);
+      await assert.rejects(tx.set("b", () => 1), KvCodecError);
+      await assert.rejects(tx.set("", 1), RangeError);
+      await tx.set("c", 3);
+    });
+    assert.deepEqual(await kv.keys(), ["a", "c"]);
+  });
+
+  test("inside transaction(async fn) the store and its namespaces are in the transaction; calls from outside wait for it", async () => {
+    const path = tempFile();
+    await using kv = await open(path);
+    const users = kv.namespace("users");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inside = kv.transaction(async () => {
+      await kv.set("a", 1);
+      await users.set("u", 1);
+      assert.equal(await kv.get("a"), 1, "the store itself reads the transaction's writes");
+      await gate;
+      throw new Error("roll back");
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // Called from outside fn: it runs after the transaction, and sees none of it.
+    const outside = kv.get("a");
+    const outsideUsers = users.count();
+    release();
+    await assert.rejects(inside, /roll back/);
+    assert.equal(await outside, undefined);
+    assert.equal(await outsideUsers, 0);
+    assert.equal(await kv.count(), 0);
+  });
+
+  test("calls made without awaiting run in the order made, in one transaction", async () => {
+    await using kv = await open();
+    const n = await kv.transaction((tx) => {
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 1000; i++) writes.push(tx.set(`k${String(i).padStart(4, "0")}`, i));
+      writes.push(tx.set("k0000", "last"));
+      return Promise.all(writes).then(() => tx.count());
+    });
+    assert.equal(n, 1000);
+    assert.equal(await kv.get("k0000"), "last");
+    assert.equal(await kv.get("k0999"), 999);
+  });
+
+  test("a transaction handle rejects every call once its transaction has ended", async () => {
+    await using kv = await open();
+    let kept: KvAsync | undefined;
+    await kv.transaction(async (tx) => {
+      kept = tx;
+      await tx.set("a", 1);
+    });
+    await assert.rejects(kept!.set("b", 2), KvClosedError);
+    await assert.rejects(kept!.get("a"), /transaction has ended/);
+    assert.deepEqual(await kv.keys(), ["a"]);
+  });
+
+  test("a transaction holding the write lock makes another store's write fail with KvBusyError after busyTimeout", async () => {
+    const path = tempFile();
+    await using a = await open(path);
+    await using b = await open(path, { busyTimeout: 50 });
+    await a.set("k", "a");
+    await a.transaction(async (tx) => {
+      await tx.set("k", "held");
+      const error = await b.set("k", "b").then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof KvBusyError, `expected KvBusyError, got ${error}`);
+      assert.equal(error.code, "KV_BUSY");
+      assert.ok(error.cause instanceof Error, "the driver's error crosses as cause");
+      assert.match(error.sql ?? "", /BEGIN|INSERT/);
+    });
+    await a.flush();
+    assert.equal(await b.get("k"), "held");
+  });
+
+  test("openKvAsync refuses a codec (it cannot cross to the worker thread) before anything is opened", async () => {
+    const path = join(tempDir(), "sub", "x.db");
+    const codec = { encode: (v: unknown) => JSON.stringify(v), decode: (d: unknown) => JSON.parse(String(d)) };
+    await assert.rejects(open(path, { codec }), /codec cannot cross to the worker thread/);
+    await assert.rejects(open(path, { onCommitError: 5 as never }), TypeError);
+    assert.equal(existsSync(path), false);
+  });
+
+  test("values keep the codec's rules on their way to the worker: a class instance or a cycle is refused", async () => {
+    await using kv = await open();
+    class Point {
+      x = 1;
+    }
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    await kv.set("p", "before");
+    await assert.rejects(kv.set("p", new Point()), KvCodecError);
+    await assert.rejects(kv.set("p", cycle), KvCodecError);
+    await assert.rejects(kv.setMany([["p", Symbol("s")]]), KvCodecError);
+    await assert.rejects(kv.setMany(new Map([["p", () => 1]])), KvCodecError);
+    assert.equal(await kv.get("p"), "before");
+    await assert.rejects(kv.set("p", 1, { ttl: (() => 5) as never }), TypeError);
+    assert.equal(await kv.get("p"), "before");
+  });
+
+  test("list() fetches pages lazily: the iterator sees writes made past its cursor", async () => {
+    await using kv = await open();
+    await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i]));
+    const it = kv.list({ prefix: "k" });
+    assert.equal((await it.next()).value?.key, "k0000");
+    await kv.set("k9999", "late");
+    const rest = await Array.fromAsync(it);
+    assert.equal(rest.length, 600);
+    assert.equal(rest.at(-1)!.key, "k9999");
+    assert.equal(rest.at(-1)!.value, "late");
+  });
+
+  test("batched: a commit that fails in the worker reaches onCommitError with its class, and the next write throws it", async () => {
+    const why = cannotMount();
+    if (why !== undefined) return console.log(`${t.name}: async full disk test skipped: ${why}`);
+    const mnt = mountTmpfs("1m");
+    try {
+      const path = join(mnt.dir, "async.db");
+      const told: unknown[] = [];
+      let caught: unknown;
+      {
+        await using kv = await open(path, { durability: "batched", onCommitError: (e) => void told.push(e) });
+        for (let i = 0; i < 5000 && caught === undefined; i++) {
+          try {
+            await kv.set(`k${i}`, "v".repeat(1000));
+          } catch (error) {
+            caught = error;
+          }
+        }
+        await kv.flush().catch(() => {});
+      }
+      assert.ok(caught instanceof KvError && caught.code === "KV_FULL", String(caught));
+      assert.ok(told.length >= 1, "onCommitError was told");
+      for (const e of told) assert.ok(e instanceof KvError && e.code === "KV_FULL", String(e));
+    } finally {
+      mnt.unmount();
+    }
+  });
+}
+
+/** The calling thread never waits on SQLite: real second processes hold the lock. */
+export function asyncProcessTests(test: TestFn): void {
+  const rt = currentRuntime();
+
+  test(`${rt.name}: the event loop keeps ticking while an async write waits 2 s for another process's lock`, async () => {
+    const path = tempFile();
+    openKv(path).close();
+    await using kv = await openKvAsync(path, { busyTimeout: 20_000 });
+    await kv.set("warm", 1);
+    const hold = async (ms: number) => {
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const holder = runWorker(rt, ["hold", path, String(ms)], (line) => line === "holding" && holding());
+      await held;
+      return { released: holder }; // not the promise itself: awaiting hold() would wait for the holder to exit
+    };
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 10);
+    try {
+      const holder = await hold(2000);
+      const start = performance.now();
+      ticks.length = 0;
+      assert.equal(await kv.set("k", "async"), true);
+      const waited = performance.now() - start;
+      const seen = [start, ...ticks];
+      const gap = Math.max(...seen.slice(1).map((x, i) => x - seen[i]!));
+      assert.equal((await holder.released).code, 0);
+      assert.ok(waited >= 1000, `the write waited for the lock (${waited.toFixed(0)} ms)`);
+      assert.ok(ticks.length >= waited / 10 / 4, `${ticks.length} ticks of 10 ms in ${waited.toFixed(0)} ms`);
+      assert.ok(gap < 250, `the longest pause of the event loop was ${gap.toFixed(0)} ms`);
+      console.log(
+        `${rt.name}: async write waited ${waited.toFixed(0)} ms; ${ticks.length} ticks, longest pause ${
+          gap.toFixed(1)
+        } ms`,
+      );
+
+      // The same wait through the synchronous store stops every timer: what the test would see without the worker.
+      using sync = openKv(path, { busyTimeout: 20_000 });
+      const again = await hold(1000);
+      ticks.length = 0;
+      const before = performance.now();
+      sync.set("k", "sync");
+      const blocked = performance.now() - before;
+      assert.equal(ticks.length, 0, "no timer ran while the synchronous write waited");
+      assert.ok(blocked >= 500, `the synchronous write blocked for ${blocked.toFixed(0)} ms`);
+      assert.equal((await again.released).code, 0);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.equal(await kv.get("k"), "sync");
+  });
+
+  test(`${rt.name}: a process with an idle async store exits on its own, its writes committed, in both modes`, async () => {
+    for (const mode of ["immediate", "batched"]) {
+      const path = tempFile();
+      const started = Date.now();
+      const r = await runWorker(rt, ["async-exit", path, mode]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, ["written"], r.stderr);
+      assert.ok(Date.now() - started < 30_000);
+      using kv = openKv(path, { readOnly: true });
+      assert.equal(kv.get("left"), mode, `${mode}: the write was committed before the process ended`);
+    }
   });
 }
