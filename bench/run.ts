@@ -123,23 +123,27 @@ for (const report of reports) {
   if (report.notes.length) say();
 }
 // The runners that print tables of their own: the caching half (bench/cache.ts)
-// on Node and Bun, batched commits (bench/batched.ts) and the Keyv adapters
-// (bench/keyv.ts). Each prints its tables, then its figures as one JSON line.
+// on Node and Bun, batched commits (bench/batched.ts), the Keyv adapters
+// (bench/keyv.ts) and the async client (bench/async.ts) on all three. Each
+// prints its tables, then its figures as one JSON line.
 const tableRuns: unknown[] = [];
-const tableRunners: [string, string][] = [
-  [bin("node"), "bench/cache.ts"],
-  [bin("bun"), "bench/cache.ts"],
-  [bin("node"), "bench/batched.ts"],
-  [bin("node"), "bench/keyv.ts"],
+const tableRunners: [string, string[]][] = [
+  [bin("node"), ["bench/cache.ts"]],
+  [bin("bun"), ["bench/cache.ts"]],
+  [bin("node"), ["bench/batched.ts"]],
+  [bin("node"), ["bench/keyv.ts"]],
+  [bin("node"), ["bench/async.ts"]],
+  [bin("bun"), ["bench/async.ts"]],
+  [bin("deno"), ["run", "-A", "bench/async.ts"]],
 ];
 for (const [command, script] of tableRunners) {
-  const r = spawnSync(command, [script, ...(quick ? ["--quick"] : [])], {
+  const r = spawnSync(command, [...script, ...(quick ? ["--quick"] : [])], {
     cwd: root,
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) {
-    console.error(`${command} ${script} failed:\n${r.stderr}`);
+    console.error(`${command} ${script.join(" ")} failed:\n${r.stderr}`);
     process.exit(1);
   }
   const out = r.stdout.trim().split("\n");

@@ -11,8 +11,16 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel } from "./channel.ts";
 import { encodeValue, taggedJson } from "./codec.ts";
 import type { ExpiryOptions } from "./expiry.ts";
-import { checkListOptions, checkName, compileQuery, type KeyQuery, type ListOptions, typeName } from "./keys.ts";
-import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "./kv.ts";
+import {
+  checkKey,
+  checkListOptions,
+  checkName,
+  compileQuery,
+  type KeyQuery,
+  type ListOptions,
+  typeName,
+} from "./keys.ts";
+import { type CheckpointMode, type CheckpointResult, type CloseOptions, encodeEntries, type KvEntry } from "./kv.ts";
 import { type KvOptions, resolveOptions } from "./options.ts";
 import { unrefInterval } from "./open.ts";
 import type { KvStats } from "./stats.ts";
@@ -28,21 +36,6 @@ const PAGE = 256;
  * anywhere else waits until it ends.
  */
 const inTransaction = new AsyncLocalStorage<number>();
-
-// A value the codec would refuse (a function, a class instance, a cycle)
-// must fail as it fails on the synchronous store, not be turned into a plain
-// object by structured cloning on its way to the worker.
-function checkValue(value: unknown): void {
-  if (typeof value === "object" ? value !== null : typeof value === "function" || typeof value === "symbol") {
-    encodeValue(value, taggedJson);
-  }
-}
-
-function entriesArray(entries: unknown): unknown {
-  if (entries === null || typeof entries !== "object" || Array.isArray(entries)) return entries;
-  // Generators and other iterables cannot be cloned: they cross as an array.
-  return Symbol.iterator in entries && !(entries instanceof Map) ? Array.from(entries as Iterable<unknown>) : entries;
-}
 
 /**
  * A store whose calls run in a worker thread: the methods of `Kv`, each
@@ -131,8 +124,11 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
    * @returns `true` when written, `false` when a condition stopped the write.
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
-    checkValue(value);
-    return await this.#call("set", options === undefined ? [key, value] : [key, value, options]);
+    // Encoded here, with the rules and errors of the synchronous store (the
+    // key first): the worker writes what crosses, instead of encoding again.
+    checkKey(key, "set key");
+    const [v, kind] = encodeValue(value, taggedJson);
+    return await this.#call("setEncoded", options === undefined ? [key, v, kind] : [key, v, kind, options]);
   }
 
   /**
@@ -146,11 +142,9 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
     entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
     options?: SetOptions,
   ): Promise<number> {
-    const list = entriesArray(entries);
-    if (Array.isArray(list)) { for (const entry of list) if (Array.isArray(entry)) checkValue(entry[1]); }
-    else if (list instanceof Map) { for (const value of list.values()) checkValue(value); }
-    else if (list !== null && typeof list === "object") { for (const value of Object.values(list)) checkValue(value); }
-    return await this.#call("setMany", options === undefined ? [list] : [list, options]);
+    // Checked and encoded here, as set() is; the worker writes what crosses.
+    const flat = encodeEntries(entries, taggedJson);
+    return await this.#call("setManyEncoded", options === undefined ? [flat] : [flat, options]);
   }
 
   /**

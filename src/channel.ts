@@ -14,6 +14,8 @@ import type { WorkerInit } from "./worker.ts";
 
 /** How long the caller looks for a reply right after posting before it returns to its event loop (ms). */
 const LOOK_MS = 0.02;
+/** Calls of one turn past this many are posted at once, so that the worker runs them while more are made. */
+const CHUNK = 64;
 
 interface Waiting {
   resolve(value: unknown): void;
@@ -110,22 +112,27 @@ export class Channel {
   /** Posts one call (with the others of this turn) and resolves with its result. */
   call(ns: string[], tx: number, op: string, args: unknown[]): Promise<unknown> {
     if (this.closed !== undefined) return Promise.reject(this.closedError(op));
-    const req: Request = { id: this.#nextId++, ns, tx, op, args };
-    if (this.#now !== undefined) req.now = this.#now();
+    const id = this.#nextId++;
+    const req: Request = this.#now === undefined ? [id, op, args, tx, ns] : [id, op, args, tx, ns, this.#now()];
     this.#queue.push(req);
-    if (!this.#posting) {
+    if (this.#queue.length >= CHUNK) this.#post(false);
+    else if (!this.#posting) {
       this.#posting = true;
-      queueMicrotask(() => this.#post());
+      queueMicrotask(() => {
+        this.#posting = false;
+        this.#post(true);
+      });
     }
-    return new Promise((resolve, reject) => this.#waiting.set(req.id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
   }
 
-  #post(): void {
-    this.#posting = false;
+  /** Posts the queued calls; `look`: then look briefly for the reply (at the end of a turn). */
+  #post(look: boolean): void {
     const batch = this.#queue;
+    if (batch.length === 0) return;
     this.#queue = [];
     if (this.closed !== undefined) {
-      for (const req of batch) this.#settle(req.id, false, this.closedError(req.op));
+      for (const [id, op] of batch) this.#settle(id, false, this.closedError(op));
       return;
     }
     this.#hold();
@@ -140,10 +147,10 @@ export class Channel {
           this.#port.postMessage([req]);
         } catch (error) {
           this.#settle(
-            req.id,
+            req[0],
             false,
             new TypeError(
-              `Cannot ${req.op}: an argument cannot be sent to the store's thread (${
+              `Cannot ${req[1]}: an argument cannot be sent to the store's thread (${
                 error instanceof Error ? error.message : typeName(error)
               })`,
             ),
@@ -153,6 +160,7 @@ export class Channel {
     }
     Atomics.add(this.#bell, 0, 1);
     Atomics.notify(this.#bell, 0);
+    if (!look) return;
     // The worker usually answers within microseconds: a short look takes the
     // reply now, instead of on a later turn of the event loop.
     const end = performance.now() + LOOK_MS;
@@ -175,8 +183,8 @@ export class Channel {
       }
     }
     for (const r of message.replies ?? []) {
-      if (r.ok) this.#settle(r.id, true, r.value);
-      else this.#settle(r.id, false, fromWire(r.error));
+      if (r.length === 2) this.#settle(r[0], true, r[1]);
+      else this.#settle(r[0], false, fromWire(r[1]));
     }
     this.#release();
   }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
+import { type Codec, decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";
 import { KvClosedError, KvCorruptError, KvError } from "./errors.ts";
@@ -70,6 +70,28 @@ function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
 }
 
+/** A `setMany` entry: a `[key, value]` pair with a valid key. */
+function checkEntry(entry: unknown): asserts entry is readonly [string, unknown] {
+  if (!Array.isArray(entry) || entry.length !== 2) {
+    throw new TypeError(`Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`);
+  }
+  checkKey(entry[0], "set many keys");
+}
+
+/**
+ * The entries of a `setMany` call checked and encoded by `codec`, flat:
+ * key, value, kind, key, ... (what the async client sends its worker).
+ */
+export function encodeEntries(entries: unknown, codec: Codec): unknown[] {
+  const flat: unknown[] = [];
+  for (const entry of entriesOf(entries, "set many keys")) {
+    checkEntry(entry);
+    const [v, kind] = encodeValue(entry[1], codec);
+    flat.push(entry[0], v, kind);
+  }
+  return flat;
+}
+
 function entriesOf(entries: unknown, what: string): Iterable<unknown> {
   if (entries === null || typeof entries !== "object") {
     throw new TypeError(
@@ -93,6 +115,22 @@ export function kvInternals(kv: Kv): KvInternals {
   return internalsOf(kv);
 }
 
+let setEncodedOf: (kv: Kv, key: string, v: SqlValue, kind: number, options: SetOptions | undefined) => boolean;
+let setManyEncodedOf: (kv: Kv, flat: readonly unknown[], options: SetOptions | undefined) => number;
+
+/**
+ * `kv.set()` of a value already encoded by the default codec (the async
+ * client encodes on the caller's thread, where the value is checked anyway).
+ */
+export function setEncoded(kv: Kv, key: string, v: SqlValue, kind: number, options?: SetOptions): boolean {
+  return setEncodedOf(kv, key, v, kind, options);
+}
+
+/** `kv.setMany()` of what {@link encodeEntries} made. */
+export function setManyEncoded(kv: Kv, flat: readonly unknown[], options?: SetOptions): number {
+  return setManyEncodedOf(kv, flat, options);
+}
+
 /**
  * A persistent key-value store on one SQLite table. Obtain one with
  * `openKv()`; a namespace is another `Kv` over the same connection.
@@ -114,6 +152,17 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
 
   static {
     internalsOf = (kv) => ({ conn: kv.#conn, table: kv.#table.name });
+    setEncodedOf = (kv, key, v, kind, options) => {
+      const conn = kv.#checkWrite("set key");
+      checkKey(key, "set key");
+      return kv.#set(conn, key, v, kind, options);
+    };
+    setManyEncodedOf = (kv, flat, options) =>
+      kv.#setMany(kv.#checkWrite("set many keys"), options, (write) => {
+        for (let i = 0; i < flat.length; i += 3) {
+          write(flat[i] as string, flat[i + 1] as SqlValue, flat[i + 2] as number);
+        }
+      });
   }
 
   /**
@@ -327,8 +376,13 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
   set(key: string, value: unknown, options?: SetOptions): boolean {
     const conn = this.#checkWrite("set key");
     checkKey(key, "set key");
-    const now = conn.now();
     const [v, kind] = encodeValue(value, conn.codec);
+    return this.#set(conn, key, v, kind, options);
+  }
+
+  /** Writes an encoded value as `options` say; true when written. */
+  #set(conn: Connection, key: string, v: SqlValue, kind: number, options: SetOptions | undefined): boolean {
+    const now = conn.now();
     const plan = options === undefined ? undefined : planWrite(options, now, "set key");
     const written = this.#write(plan, key, v, kind, now) > 0;
     if (written) {
@@ -382,32 +436,37 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    */
   setMany(entries: Iterable<readonly [string, unknown]> | Record<string, unknown>, options?: SetOptions): number {
     const conn = this.#checkWrite("set many keys");
-    const now = conn.now();
-    const plan = planWrite(options ?? {}, now, "set many keys");
-    const source = entriesOf(entries, "set many keys");
-    const watched = conn.feed.listeners.size > 0 ? [] as string[] : undefined;
     // One pass inside the transaction: a bad entry throws and rolls back
     // everything written before it, so nothing is written, without first
     // collecting the encoded batch (measured a tenth of setMany's time).
+    return this.#setMany(conn, options, (write) => {
+      for (const entry of entriesOf(entries, "set many keys")) {
+        checkEntry(entry);
+        const value = entry[1];
+        if (isNativeString(value)) write(entry[0], value, Kind.native);
+        else {
+          const [v, kind] = encodeValue(value, conn.codec);
+          write(entry[0], v, kind);
+        }
+      }
+    });
+  }
+
+  /** Runs `each` in one transaction, writing every encoded entry it gives as `options` say; returns how many were written. */
+  #setMany(
+    conn: Connection,
+    options: SetOptions | undefined,
+    each: (write: (key: string, v: SqlValue, kind: number) => void) => void,
+  ): number {
+    const now = conn.now();
+    const plan = planWrite(options ?? {}, now, "set many keys");
+    const watched = conn.feed.listeners.size > 0 ? [] as string[] : undefined;
     const written = conn.atomic(() => {
       let n = 0;
-      for (const entry of source) {
-        if (!Array.isArray(entry) || entry.length !== 2) {
-          throw new TypeError(
-            `Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`,
-          );
-        }
-        const key = entry[0];
-        checkKey(key, "set many keys");
-        const value = entry[1];
-        if (isNativeString(value)) {
-          n += this.#write(plan, key, value, Kind.native, now);
-        } else {
-          const [v, kind] = encodeValue(value, conn.codec);
-          n += this.#write(plan, key, v, kind, now);
-        }
+      each((key, v, kind) => {
+        n += this.#write(plan, key, v, kind, now);
         watched?.push(key);
-      }
+      });
       return n;
     });
     conn.counters.sets += written;

@@ -15,9 +15,11 @@ import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { createRequire } from "node:module";
 import process from "node:process";
 import type { Kv } from "./kv.ts";
-import { kvInternals } from "./kv.ts";
+import { kvInternals, setEncoded, setManyEncoded } from "./kv.ts";
 import { sweep } from "./open.ts";
 import type { KvError } from "./errors.ts";
+import type { SqlValue } from "./driver.ts";
+import type { SetOptions } from "./write.ts";
 import { KvClosedError } from "./errors.ts";
 import { type Reply, type Request, toWire, type WorkerMessage } from "./wire.ts";
 
@@ -57,7 +59,50 @@ const init = (workerData ?? {}) as WorkerInit;
 const { port, bell } = init;
 let time = Date.now();
 let root: Kv | undefined;
-const inbox: Request[] = [];
+/** The calls posted and not yet run, in order; a transaction takes its own out of the middle. */
+class Inbox {
+  #items: (Request | undefined)[] = [];
+  #head = 0;
+
+  push(batch: Request[]): void {
+    for (const req of batch) this.#items.push(req);
+  }
+
+  /** The oldest call. */
+  take(): Request | undefined {
+    this.#skip();
+    const req = this.#items[this.#head];
+    if (req !== undefined) this.#items[this.#head++] = undefined;
+    return req;
+  }
+
+  /** The oldest call of transaction `tx`; the calls before it stay, in order. */
+  takeFor(tx: number): Request | undefined {
+    this.#skip();
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const req = this.#items[i];
+      if (req?.[3] === tx) {
+        this.#items[i] = undefined;
+        return req;
+      }
+    }
+    return undefined;
+  }
+
+  #skip(): void {
+    const items = this.#items;
+    while (this.#head < items.length && items[this.#head] === undefined) this.#head++;
+    if (this.#head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > items.length) {
+      items.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+const inbox = new Inbox();
 let replies: Reply[] = [];
 /** Transactions open now, innermost last. */
 const open: number[] = [];
@@ -79,14 +124,14 @@ function sendReplies(): void {
     post({ replies: batch, dirty });
   } catch (error) {
     post({
-      replies: batch.map((r) => ({ id: r.id, ok: false, error: toWire(error) }) as Reply),
+      replies: batch.map((r): Reply => [r[0], toWire(error), true]),
       dirty,
     });
   }
 }
 
 function reply(req: Request, ok: boolean, value: unknown): void {
-  replies.push(ok ? { id: req.id, ok: true, value } : { id: req.id, ok: false, error: toWire(value) });
+  replies.push(ok ? [req[0], value] : [req[0], toWire(value), true]);
 }
 
 function scope(ns: string[]): Kv {
@@ -134,32 +179,38 @@ const METHODS = new Set([
 ]);
 
 function handle(req: Request): void {
-  if (init.clock) time = req.now as number;
-  if (req.tx !== 0 && !open.includes(req.tx)) {
-    reply(req, false, new KvClosedError(`Cannot ${req.op}: the transaction has ended`));
+  const [, op, args, tx, ns, now] = req;
+  if (init.clock) time = now as number;
+  if (tx !== 0 && !open.includes(tx)) {
+    reply(req, false, new KvClosedError(`Cannot ${op}: the transaction has ended`));
     return;
   }
   let kv: Kv;
   try {
-    kv = scope(req.ns);
+    kv = scope(ns);
   } catch (error) {
     reply(req, false, error);
     return;
   }
-  if (req.op === "transaction") return transaction(kv, req);
+  if (op === "transaction") return transaction(kv, req);
   try {
     let value: unknown;
-    if (req.op === "list") value = [...kv.list(...(req.args as Parameters<Kv["list"]>))];
-    else if (req.op === "namespace") value = void kv.namespace(req.args[0] as string);
-    else if (req.op === "sweep") value = void sweep(kv);
-    else if (METHODS.has(req.op)) {
-      value = (kv[req.op as keyof Kv] as (...args: unknown[]) => unknown).apply(kv, req.args);
-    } else throw new TypeError(`Cannot call ${req.op}: no such method`);
+    if (op === "list") value = [...kv.list(...(args as Parameters<Kv["list"]>))];
+    else if (op === "namespace") value = void kv.namespace(args[0] as string);
+    else if (op === "sweep") value = void sweep(kv);
+    else if (op === "setEncoded") {
+      const [key, v, kind, options] = args as [string, SqlValue, number, SetOptions | undefined];
+      value = setEncoded(kv, key, v, kind, options);
+    } else if (op === "setManyEncoded") {
+      value = setManyEncoded(kv, args[0] as unknown[], args[1] as SetOptions | undefined);
+    } else if (METHODS.has(op)) {
+      value = (kv[op as keyof Kv] as (...args: unknown[]) => unknown).apply(kv, args);
+    } else throw new TypeError(`Cannot call ${op}: no such method`);
     reply(req, true, value);
   } catch (error) {
     reply(req, false, error);
   }
-  if (req.op === "close" && req.ns.length === 0 && kvInternals(root!).conn.closed) closing = true;
+  if (op === "close" && ns.length === 0 && kvInternals(root!).conn.closed) closing = true;
 }
 
 /**
@@ -167,7 +218,7 @@ function handle(req: Request): void {
  * calls from the port until the caller commits or rolls back.
  */
 function transaction(kv: Kv, req: Request): void {
-  const id = req.args[0] as number;
+  const id = req[2][0] as number;
   let begun = false;
   let end: Request | undefined;
   try {
@@ -181,7 +232,7 @@ function transaction(kv: Kv, req: Request): void {
       } finally {
         open.pop();
       }
-      if (end.op === "rollback") throw ROLLBACK;
+      if (end[1] === "rollback") throw ROLLBACK;
     });
     reply(end!, true, undefined);
   } catch (error) {
@@ -194,17 +245,16 @@ function transaction(kv: Kv, req: Request): void {
 /** Serves transaction `id`'s calls, waiting for them without leaving this turn; returns its commit or rollback. */
 function serve(id: number): Request {
   for (;;) {
-    const i = inbox.findIndex((r) => r.tx === id);
-    if (i >= 0) {
-      const req = inbox.splice(i, 1)[0]!;
-      if (req.op === "commit" || req.op === "rollback") return req;
+    const req = inbox.takeFor(id);
+    if (req !== undefined) {
+      if (req[1] === "commit" || req[1] === "rollback") return req;
       handle(req);
       continue;
     }
     sendReplies();
     const seen = Atomics.load(bell, 0);
     const message = receiveMessageOnPort(port as never) as { message: Request[] } | undefined;
-    if (message !== undefined) inbox.push(...message.message);
+    if (message !== undefined) inbox.push(message.message);
     else Atomics.wait(bell, 0, seen, 1000);
   }
 }
@@ -213,7 +263,11 @@ function serve(id: number): Request {
 function drain(): void {
   const start = performance.now();
   for (;;) {
-    while (inbox.length > 0 && !closing) handle(inbox.shift()!);
+    while (!closing) {
+      const req = inbox.take();
+      if (req === undefined) break;
+      handle(req);
+    }
     if (closing) return finish();
     if (!dirty && root !== undefined) dirty = batchOpen();
     sendReplies();
@@ -226,7 +280,7 @@ function drain(): void {
     }
     const message = receiveMessageOnPort(port as never) as { message: Request[] } | undefined;
     if (message === undefined) return;
-    inbox.push(...message.message);
+    inbox.push(message.message);
   }
 }
 
@@ -236,7 +290,9 @@ function batchOpen(): boolean {
 
 /** After the root store closed: what was posted after the close fails; the caller then ends the thread. */
 function finish(): void {
-  for (const req of inbox.splice(0)) reply(req, false, new KvClosedError(`Cannot ${req.op}: the store is closed`));
+  for (let req = inbox.take(); req !== undefined; req = inbox.take()) {
+    reply(req, false, new KvClosedError(`Cannot ${req[1]}: the store is closed`));
+  }
   sendReplies();
 }
 
@@ -251,7 +307,7 @@ async function start(): Promise<void> {
     const adapter = await import(init.adapter) as { openKv(path?: string, options?: object): Kv };
     root = adapter.openKv(init.path, options);
   } catch (error) {
-    post({ replies: [{ id: 0, ok: false, error: toWire(error) }] });
+    post({ replies: [[0, toWire(error), true]] });
     return;
   }
   kvInternals(root).conn.onBatchEnd = () => {
@@ -260,10 +316,10 @@ async function start(): Promise<void> {
     post({ dirty: false });
   };
   port.on("message", (batch) => {
-    inbox.push(...batch);
+    inbox.push(batch);
     drain();
   });
-  post({ replies: [{ id: 0, ok: true, value: undefined }] });
+  post({ replies: [[0, undefined]] });
 }
 
 if (port !== undefined) void start();

@@ -1,0 +1,90 @@
+/**
+ * `npm run bench:async`: the async client (the store in a worker thread)
+ * beside the synchronous store on the same file shape and driver, in one run:
+ * a get and a set awaited one at a time (the round trip), 100 gets at once,
+ * a transaction of 1,000 sets, and a setMany of 1,000. Interleaved rounds,
+ * medians. Runs on Node, Bun and Deno (the runtime's built-in driver).
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openKv, openKvAsync } from "../mod.ts";
+import type { Kv, KvAsync } from "../mod.ts";
+
+const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
+const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+const runtime = g.Bun ? `bun ${g.Bun.version}` : g.Deno ? `deno ${g.Deno.version.deno}` : `node ${proc.versions.node}`;
+const quick = proc.argv.includes("--quick");
+const ROUNDS = quick ? 3 : 5;
+const SLICE = quick ? 60 : 250;
+const KEYS = 10_000;
+const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-async-"));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const value = { name: "user", roles: ["reader"], n: 42 };
+
+const sync: Kv = openKv(join(dir, "sync.db"));
+const async: KvAsync = await openKvAsync(join(dir, "async.db"));
+const fill = Array.from({ length: KEYS }, (_, i) => [`k${i}`, value] as [string, unknown]);
+sync.setMany(fill);
+await async.setMany(fill);
+const batch = Array.from({ length: 1000 }, (_, i) => [`b${i}`, value] as [string, unknown]);
+
+/** Each operation, once per store: how many calls one run makes, and the run. */
+const ops: Record<string, { calls: number; sync: (i: number) => unknown; async: (i: number) => Promise<unknown> }> = {
+  "get (awaited)": { calls: 1, sync: (i) => sync.get(`k${i % KEYS}`), async: (i) => async.get(`k${i % KEYS}`) },
+  "set (awaited)": {
+    calls: 1,
+    sync: (i) => sync.set(`k${i % KEYS}`, value),
+    async: (i) => async.set(`k${i % KEYS}`, value),
+  },
+  "100 gets at once": {
+    calls: 100,
+    sync: (i) => {
+      for (let j = 0; j < 100; j++) sync.get(`k${(i * 100 + j) % KEYS}`);
+    },
+    async: (i) => Promise.all(Array.from({ length: 100 }, (_, j) => async.get(`k${(i * 100 + j) % KEYS}`))),
+  },
+  "transaction of 1,000 sets": {
+    calls: 1000,
+    sync: () =>
+      sync.transaction((tx) => {
+        for (const [k, v] of batch) tx.set(k, v);
+      }),
+    async: () => async.transaction((tx) => Promise.all(batch.map(([k, v]) => tx.set(k, v)))),
+  },
+  "setMany of 1,000": { calls: 1000, sync: () => sync.setMany(batch), async: () => async.setMany(batch) },
+};
+
+const rates: Record<string, { sync: number[]; async: number[] }> = {};
+for (const [op, run] of Object.entries(ops)) {
+  const r = rates[op] = { sync: [] as number[], async: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const which of round % 2 === 0 ? ["sync", "async"] as const : ["async", "sync"] as const) {
+      let n = 0;
+      const start = performance.now();
+      if (which === "sync") { while (performance.now() - start < SLICE) run.sync(n++); }
+      else while (performance.now() - start < SLICE) await run.async(n++);
+      r[which].push((n * run.calls) / ((performance.now() - start) / 1000));
+    }
+  }
+}
+sync.close();
+await async.close();
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`### Async client${quick ? " (quick)" : ""}: ${runtime}, built-in driver, calls/s, medians\n`);
+console.log("| operation | sync `Kv` | `openKvAsync` | async ÷ sync | µs per async call |");
+console.log("| --- | ---: | ---: | ---: | ---: |");
+const report: Record<string, { sync: number; async: number }> = {};
+for (const [op, r] of Object.entries(rates)) {
+  const s = median(r.sync), a = median(r.async);
+  report[op] = { sync: s, async: a };
+  const us = op.endsWith("(awaited)") ? (1e6 / a).toFixed(1) : "—";
+  console.log(
+    `| ${op} | ${Math.round(s).toLocaleString("en-US")} | ${Math.round(a).toLocaleString("en-US")} | ${
+      (a / s).toFixed(2)
+    } | ${us} |`,
+  );
+}
+console.log(JSON.stringify({ runtime, report }));
