@@ -67,6 +67,7 @@ try {
     name: "@db/sqlite on deno",
     runtime: "deno",
     openKv: adapter.openKv,
+    openKvAsync: adapter.openKvAsync,
     fromDatabase(path, options) {
       const db = open(path);
       return {
@@ -85,6 +86,7 @@ try {
 if (dbTarget) {
   defineSuite(test, dbTarget);
   defineSuite(test, batchedTarget(dbTarget));
+  defineSuite(test, asyncTarget(dbTarget));
 } else {
   console.log(`@db/sqlite tests skipped: @db/sqlite could not be loaded (${reason})`);
   Deno.test({

@@ -1,5 +1,6 @@
 import { assert } from "./assert.ts";
 import type { Kv } from "../src/kv.ts";
+import { openKvAsync } from "../mod.ts";
 import type { KvOptions } from "../src/options.ts";
 import type { TestFn } from "./harness.ts";
 import { tempFile } from "./util.ts";
@@ -17,5 +18,17 @@ export function builtinTests(test: TestFn, openKv: (path?: string, o?: KvOptions
     kv.close();
     using again = openKv(path);
     assert.equal(again.count(), 1);
+  });
+
+  test(`mod.ts openKvAsync runs ${expected} in a worker thread, on the same file`, async () => {
+    const path = tempFile();
+    {
+      await using kv = await openKvAsync(path);
+      assert.ok(kv.get("a") instanceof Promise);
+      await kv.set("a", { n: 1 }, { ttl: 60_000 });
+      assert.equal((await kv.stats()).driver, expected);
+    }
+    using sync = openKv(path);
+    assert.deepEqual(sync.get("a"), { n: 1 });
   });
 }
