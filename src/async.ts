@@ -7,7 +7,6 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel } from "./channel.ts";
 import { encodeValue, taggedJson } from "./codec.ts";
 import type { ExpiryOptions } from "./expiry.ts";
@@ -28,14 +27,6 @@ import type { SetOptions } from "./write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
-
-/**
- * The transaction whose `fn` is running in this async context. As inside the
- * synchronous store's `transaction(fn)`, a call on the store itself (or a
- * namespace) from within `fn` is part of the transaction; a call from
- * anywhere else waits until it ends.
- */
-const inTransaction = new AsyncLocalStorage<number>();
 
 /**
  * A store whose calls run in a worker thread: the methods of `Kv`, each
@@ -71,7 +62,7 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
 
   #call<R>(op: string, args: unknown[]): Promise<R> {
     // Looked up only while a transaction is open: the common call pays nothing.
-    const tx = this.#tx !== 0 || this.#channel.transactions === 0 ? this.#tx : inTransaction.getStore() ?? 0;
+    const tx = this.#tx !== 0 || this.#channel.transactions.size === 0 ? this.#tx : this.#channel.running();
     return this.#channel.call(this.#ns, tx, op, args) as Promise<R>;
   }
 
@@ -394,15 +385,15 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
     const id = this.#channel.nextTx();
     await this.#call("transaction", [id]);
     const tx = new KvAsync(this.#channel, this.#ns, id);
-    this.#channel.transactions++;
+    this.#channel.transactions.add(id);
     let result: R;
     try {
-      result = await inTransaction.run(id, () => fn(tx));
+      result = await this.#channel.context.run(id, () => fn(tx));
     } catch (error) {
       await this.#channel.call(this.#ns, id, "rollback", []).catch(() => {});
       throw error;
     } finally {
-      this.#channel.transactions--;
+      this.#channel.transactions.delete(id);
     }
     await this.#channel.call(this.#ns, id, "commit", []);
     return result;

@@ -6,11 +6,11 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { KvClosedError, KvError } from "./errors.ts";
 import { typeName } from "./keys.ts";
-import { fromWire, type Request, type WorkerMessage } from "./wire.ts";
-import type { WorkerInit } from "./worker.ts";
+import { fromWire, type Request, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /** How long the caller looks for a reply right after posting before it returns to its event loop (ms). */
 const LOOK_MS = 0.02;
@@ -55,8 +55,15 @@ export class Channel {
   /** The worker holds a batch of writes not yet committed. */
   #dirty = false;
   #held = true;
-  /** Transactions whose `fn` is running. */
-  transactions = 0;
+  /** The transactions whose `fn` is running. */
+  readonly transactions: Set<number> = new Set();
+  /**
+   * The transaction whose `fn` this async context runs in. As inside the
+   * synchronous store's `transaction(fn)`, a call on the store itself (or a
+   * namespace) from within `fn` is part of the transaction; a call from
+   * anywhere else waits until it ends.
+   */
+  readonly context: AsyncLocalStorage<number> = new AsyncLocalStorage();
   /** The sweeper's timer (`sweepInterval`), which runs in this thread. */
   sweeper: ReturnType<typeof setInterval> | undefined;
   /** Set once the store is closed, or its thread failed: why every later call fails. */
@@ -102,6 +109,16 @@ export class Channel {
     return closed instanceof KvClosedError
       ? new KvClosedError(`Cannot ${what}: the store is closed`)
       : new KvError(`Cannot ${what}: ${closed.message}`, { cause: closed });
+  }
+
+  /**
+   * The open transaction of the calling async context, or 0. A timer or a
+   * promise chain that `fn` started and that outlives the transaction is
+   * outside it again, as after the synchronous `transaction(fn)`.
+   */
+  running(): number {
+    const id = this.context.getStore();
+    return id !== undefined && this.transactions.has(id) ? id : 0;
   }
 
   /** A new transaction number. */

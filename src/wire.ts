@@ -99,7 +99,31 @@ export function fromWire(wire: WireError): Error {
     if (error.name !== wire.name) error.name = wire.name;
     if (wire.code !== undefined) (error as { code?: unknown }).code = wire.code;
   }
-  // The worker's stack says where SQLite failed; the caller's own frames follow when awaited.
+  // The stack is the worker's: where in the core the call failed.
   if (wire.stack !== undefined) error.stack = wire.stack;
   return error;
+}
+
+/** A port as node:worker_threads gives it on Deno, Bun and Node. */
+export interface Port {
+  postMessage(message: unknown): void;
+  on(event: "message", listener: (message: Request[]) => void): void;
+  close(): void;
+}
+
+/** What `src/channel.ts` hands the worker thread. */
+export interface WorkerInit {
+  port: Port;
+  /** [0]: rung by the caller after each post; [1]: rung by the worker after each reply. */
+  bell: Int32Array;
+  /** The adapter module whose `openKv` opens the store. */
+  adapter: string;
+  path: string | undefined;
+  options: Record<string, unknown>;
+  /** An option that is a class (better-sqlite3's `Database`), given as a module to require. */
+  require?: { option: string; id: string };
+  /** The caller injected a clock: each request carries its time. */
+  clock: boolean;
+  /** The caller gave `onCommitError`. */
+  onCommitError: boolean;
 }

@@ -21,31 +21,7 @@ import type { KvError } from "./errors.ts";
 import type { SqlValue } from "./driver.ts";
 import type { SetOptions } from "./write.ts";
 import { KvClosedError } from "./errors.ts";
-import { type Reply, type Request, toWire, type WorkerMessage } from "./wire.ts";
-
-/** A port as node:worker_threads gives it on Deno, Bun and Node. */
-interface Port {
-  postMessage(message: unknown): void;
-  on(event: "message", listener: (message: Request[]) => void): void;
-  close(): void;
-}
-
-/** What `src/async.ts` hands the worker. */
-export interface WorkerInit {
-  port: Port;
-  /** [0]: rung by the caller after each post; [1]: rung by the worker after each reply. */
-  bell: Int32Array;
-  /** The adapter module whose `openKv` opens the store. */
-  adapter: string;
-  path: string | undefined;
-  options: Record<string, unknown>;
-  /** An option that is a class (better-sqlite3's `Database`), given as a module to require. */
-  require?: { option: string; id: string };
-  /** The caller injected a clock: each request carries its time. */
-  clock: boolean;
-  /** The caller gave `onCommitError`. */
-  onCommitError: boolean;
-}
+import { type Reply, type Request, toWire, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */
 const SPIN_MS = 0.05;

@@ -102,6 +102,27 @@ export function asyncTests(test: TestFn, t: Target): void {
     assert.equal(await kv.count(), 0);
   });
 
+  test("a timer that fn started runs outside the transaction once it has ended, even while another one runs", async () => {
+    await using kv = await open();
+    let later!: Promise<boolean>;
+    await kv.transaction(async (tx) => {
+      await tx.set("a", 1);
+      later = new Promise((r) => setTimeout(r, 20)).then(() => kv.set("b", 2));
+    });
+    // The timer fires while a second transaction is open: its write is not
+    // the ended transaction's, nor the second one's, and waits for it.
+    await assert.rejects(
+      kv.transaction(async (tx) => {
+        await tx.set("c", 3);
+        await new Promise((r) => setTimeout(r, 60));
+        throw new Error("roll back the second");
+      }),
+      /roll back the second/,
+    );
+    assert.equal(await later, true);
+    assert.deepEqual(await kv.keys(), ["a", "b"]);
+  });
+
   test("calls made without awaiting run in the order made, in one transaction", async () => {
     await using kv = await open();
     const n = await kv.transaction((tx) => {
