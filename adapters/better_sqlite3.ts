@@ -61,10 +61,13 @@ export interface BetterOpenOptions extends KvOptions {
   Database: BetterDatabaseClass;
 }
 
-/** Options of {@link openKvAsync}: kvsqlite's, and the driver's module, which the worker thread loads itself. */
+/** Options of {@link openKvAsync}: kvsqlite's, and the driver, which the worker thread loads itself. */
 export interface BetterAsyncOptions extends KvAsyncOptions {
-  /** The module that exports the `Database` class: `"better-sqlite3"`, `"libsql"`, or a path (resolved from the working folder). */
-  Database: string;
+  /**
+   * The module that exports the `Database` class: `"better-sqlite3"`, `"libsql"`, or a path (resolved from the working
+   * folder); or the class itself, of which the worker loads the module of that name.
+   */
+  Database: string | BetterDatabaseClass;
 }
 
 // Both drivers name errors by SQLite's code ("SQLITE_BUSY", "SQLITE_IOERR_WRITE"...).
@@ -202,12 +205,13 @@ function mainFile(db: BetterDatabaseLike): string {
 /**
  * Opens a store over better-sqlite3 or libsql in a worker thread: the
  * methods of `Kv`, each returning a promise. A class cannot cross to another
- * thread, so `Database` names the driver's module, which the worker loads.
+ * thread, so the worker loads the driver's module itself: the one `Database`
+ * names, or for the class itself `"better-sqlite3"` or `"libsql"`.
  *
  * @param path The file; `":memory:"` for a store in memory.
  * @param options kvsqlite's options (but `codec`), and `Database`: the driver's module.
  * @returns The store, once the worker has opened it.
- * @throws {TypeError} Without a `Database` module name.
+ * @throws {TypeError} Without a `Database` module name or class.
  *
  * @example
  * ```ts ignore
@@ -216,11 +220,13 @@ function mainFile(db: BetterDatabaseLike): string {
  * ```
  */
 export async function openKvAsync(path: string | undefined, options: BetterAsyncOptions): Promise<KvAsync> {
-  if (options === null || typeof options !== "object" || typeof options.Database !== "string") {
+  const Database = options?.Database;
+  if (typeof Database !== "string" && typeof Database !== "function") {
     throw new TypeError(
-      'Cannot open store: options.Database must name the driver\'s module ("better-sqlite3" or "libsql")',
+      'Cannot open store: options.Database must name the driver\'s module ("better-sqlite3" or "libsql") or be its class',
     );
   }
-  const { Database, ...rest } = options;
-  return await openAsync(import.meta.url, path, rest, { option: "Database", id: Database });
+  const { Database: _, ...rest } = options;
+  const id = typeof Database === "string" ? Database : driverName(Database);
+  return await openAsync(import.meta.url, path, rest, { option: "Database", id });
 }

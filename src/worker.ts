@@ -116,13 +116,15 @@ function scope(ns: string[]): Kv {
   return kv;
 }
 
-/** The methods a request may name, beyond `list`, `transaction` and the ends of a transaction. */
+/**
+ * The methods a request may name as they are, beyond those `handle` answers
+ * itself (`list`, `namespace`, `sweep`, the encoded writes, `transaction` and
+ * the ends of a transaction).
+ */
 const METHODS = new Set([
   "get",
   "getEntry",
   "getMany",
-  "set",
-  "setMany",
   "has",
   "delete",
   "deleteMany",
@@ -140,7 +142,6 @@ const METHODS = new Set([
   "count",
   "purgeExpired",
   "clear",
-  "namespace",
   "namespaces",
   "dropNamespace",
   "tags",
@@ -245,7 +246,7 @@ function drain(): void {
       handle(req);
     }
     if (closing) return finish();
-    if (!dirty && root !== undefined) dirty = batchOpen();
+    if (!dirty) dirty = batchOpen();
     sendReplies();
     if (performance.now() - start > TURN_MS) return;
     const seen = Atomics.load(bell, 0);

@@ -3,7 +3,7 @@
 import { after, test as nodeTest } from "node:test";
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
 import { processTests } from "./suite_process.ts";
-import { asyncProcessTests } from "./suite_async.ts";
+import { asyncProcessTests, betterAsyncTests } from "./suite_async.ts";
 import { asyncTarget, betterTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
@@ -29,6 +29,7 @@ defineSuite(test, asyncTarget(betterTarget("libsql", "node")));
 builtinTests(test, openKv, "node:sqlite");
 keyvTests(test);
 asyncProcessTests(test);
+betterAsyncTests(test);
 processTests(test, target.raw);
 crashTests(test, target);
 batchedCrashTests(test, target);

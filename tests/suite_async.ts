@@ -5,6 +5,11 @@ import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors
 import type { KvAsync } from "../src/async.ts";
 import type { KvOptions } from "../src/options.ts";
 import { openKv, openKvAsync } from "../mod.ts";
+import {
+  type BetterDatabaseClass,
+  openKv as openBetter,
+  openKvAsync as openBetterAsync,
+} from "../adapters/better_sqlite3.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
 import { currentRuntime, runWorker } from "./suite_process.ts";
@@ -294,4 +299,30 @@ export function asyncProcessTests(test: TestFn): void {
       assert.equal(kv.get("left"), mode, `${mode}: the write was committed before the process ended`);
     }
   });
+}
+
+/** better-sqlite3 and libsql in the worker: the driver named by its module or given as its class. */
+export function betterAsyncTests(test: TestFn): void {
+  const load = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process
+    .getBuiltinModule;
+  const { createRequire } = load("node:module") as { createRequire(url: string): (id: string) => unknown };
+  for (const module of ["better-sqlite3", "libsql"] as const) {
+    test(`openKvAsync over ${module}: by module name or by class, the worker loads the driver`, async () => {
+      const Database = createRequire(import.meta.url)(module) as BetterDatabaseClass;
+      const path = tempFile();
+      {
+        await using byName = await openBetterAsync(path, { Database: module });
+        await byName.set("a", 1);
+        assert.equal((await byName.stats()).driver, module);
+      }
+      {
+        await using byClass = await openBetterAsync(path, { Database });
+        await byClass.incr("a");
+        assert.equal((await byClass.stats()).driver, module);
+      }
+      using sync = openBetter(path, { Database });
+      assert.equal(sync.get("a"), 2);
+      await assert.rejects(openBetterAsync(path, {} as never), /options\.Database must name the driver's module/);
+    });
+  }
 }
