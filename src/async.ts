@@ -19,7 +19,8 @@ import {
   type ListOptions,
   typeName,
 } from "./keys.ts";
-import { type CheckpointMode, type CheckpointResult, type CloseOptions, encodeEntries, type KvEntry } from "./kv.ts";
+import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "./kv.ts";
+import { encodeEntries } from "./write.ts";
 import { type KvOptions, resolveOptions } from "./options.ts";
 import { unrefInterval } from "./open.ts";
 import type { KvStats } from "./stats.ts";

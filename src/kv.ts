@@ -4,10 +4,10 @@
  * @module
  */
 
-import { type Codec, decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
+import { decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";
-import { KvClosedError, KvCorruptError, KvError } from "./errors.ts";
+import { KvClosedError } from "./errors.ts";
 import { atToTime, expiryOf, type ExpiryOptions, isLive, ttlToTime } from "./expiry.ts";
 import {
   booleanOption,
@@ -25,10 +25,11 @@ import {
 } from "./keys.ts";
 import { type KvStats, readStats } from "./stats.ts";
 import { Guard, LITERAL_LIMIT, Table } from "./table.ts";
-import { planWrite, type SetOptions, type WritePlan } from "./write.ts";
+import { checkEntry, entriesOf, planWrite, type SetOptions, type WritePlan } from "./write.ts";
 import * as tags from "./tags.ts";
 import { tagTableName } from "./schema.ts";
-import { backupTo } from "./backup.ts";
+import * as maintenance from "./maintenance.ts";
+import type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
 
 export type { SetOptions } from "./write.ts";
 
@@ -50,56 +51,12 @@ export interface CloseOptions {
   optimize?: boolean;
 }
 
-/** What {@link Kv.checkpoint} reports (SQLite's `wal_checkpoint` row). */
-export interface CheckpointResult {
-  /** Whether another connection kept the checkpoint from finishing. */
-  busy: boolean;
-  /** Frames in the WAL, or -1 when the database is not in WAL mode. */
-  logFrames: number;
-  /** Frames moved into the database file, or -1 when not in WAL mode. */
-  checkpointedFrames: number;
-}
-
-/** A WAL checkpoint mode, as SQLite names them. */
-export type CheckpointMode = "passive" | "full" | "restart" | "truncate";
+export type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
 
 const LIST_BATCH = LITERAL_LIMIT;
-const CHECKPOINT_MODES = ["passive", "full", "restart", "truncate"];
 
 function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
-}
-
-/** A `setMany` entry: a `[key, value]` pair with a valid key. */
-function checkEntry(entry: unknown): asserts entry is readonly [string, unknown] {
-  if (!Array.isArray(entry) || entry.length !== 2) {
-    throw new TypeError(`Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`);
-  }
-  checkKey(entry[0], "set many keys");
-}
-
-/**
- * The entries of a `setMany` call checked and encoded by `codec`, flat:
- * key, value, kind, key, ... (what the async client sends its worker).
- */
-export function encodeEntries(entries: unknown, codec: Codec): unknown[] {
-  const flat: unknown[] = [];
-  for (const entry of entriesOf(entries, "set many keys")) {
-    checkEntry(entry);
-    const [v, kind] = encodeValue(entry[1], codec);
-    flat.push(entry[0], v, kind);
-  }
-  return flat;
-}
-
-function entriesOf(entries: unknown, what: string): Iterable<unknown> {
-  if (entries === null || typeof entries !== "object") {
-    throw new TypeError(
-      `Cannot ${what}: entries must be an iterable of [key, value] or an object, received ${typeName(entries)}`,
-    );
-  }
-  if (Symbol.iterator in entries) return entries as Iterable<unknown>;
-  return Object.entries(entries);
 }
 
 /** What the modules around the facade (the cache) need of a store; not part of the public API. */
@@ -126,7 +83,7 @@ export function setEncoded(kv: Kv, key: string, v: SqlValue, kind: number, optio
   return setEncodedOf(kv, key, v, kind, options);
 }
 
-/** `kv.setMany()` of what {@link encodeEntries} made. */
+/** `kv.setMany()` of what `encodeEntries` (write.ts) made. */
 export function setManyEncoded(kv: Kv, flat: readonly unknown[], options?: SetOptions): number {
   return setManyEncodedOf(kv, flat, options);
 }
@@ -1061,17 +1018,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * @param mode SQLite's checkpoint mode. @default "passive"
    */
   checkpoint(mode: CheckpointMode = "passive"): CheckpointResult {
-    const conn = this.#check("checkpoint");
-    if (!CHECKPOINT_MODES.includes(mode)) {
-      throw new RangeError(
-        `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
-      );
-    }
-    // Batched writes are committed first, so that the checkpoint can move them.
-    if (conn.depth === 0) conn.flush();
-    const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
-    conn.counters.checkpoints++;
-    return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
+    return maintenance.checkpoint(this.#check("checkpoint"), mode);
   }
 
   /**
@@ -1083,26 +1030,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * @throws {TypeError} With `pages` on a file not created with `autoVacuum: "incremental"`.
    */
   vacuum(options?: { pages?: number }): void {
-    const conn = this.#check("vacuum");
-    checkOptions(options, ["pages"], "vacuum");
-    const pages = options?.pages;
-    if (pages !== undefined && (typeof pages !== "number" || !Number.isSafeInteger(pages) || pages < 1)) {
-      throw new RangeError(`Cannot vacuum: pages must be a whole number >= 1, received ${typeName(pages)}`);
-    }
-    if (conn.depth > 0) throw new KvError("Cannot vacuum: a transaction is open");
-    conn.flush();
-    conn.checkWrite("vacuum", false);
-    if (pages === undefined) return conn.exec("VACUUM");
-    if (Number(conn.prepare("PRAGMA auto_vacuum").get([])![0]) !== 2) {
-      throw new TypeError('Cannot vacuum: pages needs a file created with autoVacuum: "incremental"');
-    }
-    // incremental_vacuum(N) frees one page per step, and the drivers step a
-    // statement that returns no columns differently (once, or to the end; one
-    // refuses all()); incremental_vacuum(1) frees one page in one step.
-    // exec() leaves no statement in progress (libsql would refuse the COMMIT).
-    conn.atomic(() => {
-      for (let i = 0; i < pages; i++) conn.exec("PRAGMA incremental_vacuum(1)");
-    });
+    maintenance.vacuum(this.#check("vacuum"), options);
   }
 
   /** Runs `PRAGMA optimize`. */
@@ -1116,13 +1044,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * @throws {KvCorruptError} With SQLite's report when the file is damaged.
    */
   integrityCheck(): void {
-    const conn = this.#check("check integrity");
-    const rows = conn.prepare("PRAGMA integrity_check").all([]);
-    const report = rows.map((row) => String(row[0]));
-    if (report.length !== 1 || report[0] !== "ok") {
-      conn.damaged = true;
-      throw new KvCorruptError(`The database file is damaged: ${report.join("; ")}`);
-    }
+    maintenance.integrityCheck(this.#check("check integrity"));
   }
 
   /**
@@ -1134,18 +1056,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * @throws {KvError} When the target exists and `overwrite` is not set.
    */
   backup(path: string, options?: { overwrite?: boolean }): void {
-    const conn = this.#check("back up");
-    checkOptions(options, ["overwrite"], "back up");
-    const overwrite = booleanOption(options, "overwrite", "back up");
-    if (typeof path !== "string") {
-      throw new TypeError(`Cannot back up: path must be a string, received ${typeName(path)}`);
-    }
-    if (path === "" || path === ":memory:") {
-      throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
-    }
-    if (conn.depth > 0) throw new KvError("Cannot back up: a transaction is open");
-    conn.flush();
-    backupTo(conn, path, overwrite);
+    maintenance.backup(this.#check("back up"), path, options);
   }
 
   /**

@@ -1,11 +1,13 @@
 /**
- * The options of a write, checked and turned into the statement to run.
+ * The options of a write, checked and turned into the statement to run; and
+ * the entries of a `setMany`, checked (and encoded for the async client).
  *
  * @module
  */
 
+import { type Codec, encodeValue } from "./codec.ts";
 import { expiryOf, type ExpiryOptions } from "./expiry.ts";
-import { checkOptions, typeName } from "./keys.ts";
+import { checkKey, checkOptions, typeName } from "./keys.ts";
 import { Guard } from "./table.ts";
 import { checkTags } from "./tags.ts";
 
@@ -84,4 +86,37 @@ export function planWrite(options: SetOptions, now: number, what: string): Write
     }
   }
   return { guard, keepTtl, version, expireTime: expiry ?? null, tags: checkTags(options.tags, what) };
+}
+
+/** A `setMany` entry: a `[key, value]` pair with a valid key. */
+export function checkEntry(entry: unknown): asserts entry is readonly [string, unknown] {
+  if (!Array.isArray(entry) || entry.length !== 2) {
+    throw new TypeError(`Cannot set many keys: each entry must be a [key, value] pair, received ${typeName(entry)}`);
+  }
+  checkKey(entry[0], "set many keys");
+}
+
+/**
+ * The entries of a `setMany` call checked and encoded by `codec`, flat:
+ * key, value, kind, key, ... (what the async client sends its worker).
+ */
+export function encodeEntries(entries: unknown, codec: Codec): unknown[] {
+  const flat: unknown[] = [];
+  for (const entry of entriesOf(entries, "set many keys")) {
+    checkEntry(entry);
+    const [v, kind] = encodeValue(entry[1], codec);
+    flat.push(entry[0], v, kind);
+  }
+  return flat;
+}
+
+/** The entries of a `setMany` call: an iterable of pairs, or a plain object's own entries. */
+export function entriesOf(entries: unknown, what: string): Iterable<unknown> {
+  if (entries === null || typeof entries !== "object") {
+    throw new TypeError(
+      `Cannot ${what}: entries must be an iterable of [key, value] or an object, received ${typeName(entries)}`,
+    );
+  }
+  if (Symbol.iterator in entries) return entries as Iterable<unknown>;
+  return Object.entries(entries);
 }
