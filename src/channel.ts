@@ -85,7 +85,12 @@ export class Channel {
       ...(init.require === undefined ? {} : { require: init.require }),
     };
     const script = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker.ts", import.meta.url);
-    this.#worker = new Worker(script, { workerData: data, transferList: [port2] as never });
+    try {
+      this.#worker = new Worker(script, { workerData: data, transferList: [port2] as never });
+    } catch (error) {
+      // Deno asks for read access to the worker's module when it is a local file.
+      throw new KvError(`Cannot start the store's worker thread: ${(error as Error).message}`, { cause: error });
+    }
     this.#port.on("message", (message) => this.#receive(message));
     this.#worker.on("error", (error: unknown) => this.#fail(error));
     this.#worker.on("exit", () => this.#fail(undefined));

@@ -17,10 +17,9 @@ import process from "node:process";
 import type { Kv } from "./kv.ts";
 import { kvInternals, setEncoded, setManyEncoded } from "./kv.ts";
 import { sweep } from "./open.ts";
-import type { KvError } from "./errors.ts";
 import type { SqlValue } from "./driver.ts";
 import type { SetOptions } from "./write.ts";
-import { KvClosedError } from "./errors.ts";
+import { KvClosedError, KvError } from "./errors.ts";
 import { type Reply, type Request, toWire, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */
@@ -284,7 +283,14 @@ async function start(): Promise<void> {
     const adapter = await import(init.adapter) as { openKv(path?: string, options?: object): Kv };
     root = adapter.openKv(init.path, options);
   } catch (error) {
-    post({ replies: [[0, toWire(error), true]] });
+    // As from openKv: bad arguments are TypeError or RangeError, every other failure a KvError.
+    const known = error instanceof KvError || error instanceof TypeError || error instanceof RangeError;
+    const failure = known
+      ? error
+      : new KvError(`Cannot open the store in its worker thread: ${(error as Error)?.message ?? error}`, {
+        cause: error,
+      });
+    post({ replies: [[0, toWire(failure), true]] });
     return;
   }
   kvInternals(root).conn.onBatchEnd = () => {

@@ -1,6 +1,7 @@
 import { assert } from "./assert.ts";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors.ts";
 import type { KvAsync } from "../src/async.ts";
 import type { KvOptions } from "../src/options.ts";
@@ -286,6 +287,20 @@ export function asyncProcessTests(test: TestFn): void {
     }
     assert.equal(await kv.get("k"), "sync");
   });
+
+  if (rt.name === "deno") {
+    test("deno: under narrow permissions the worker needs read access to the package's folder, and says so", async () => {
+      const path = tempFile();
+      const dir = dirname(path);
+      const root = fileURLToPath(new URL("..", import.meta.url));
+      const narrow = (read: string) => ({ ...rt, args: ["run", `--allow-read=${read}`, `--allow-write=${dir}`] });
+      const refused = await runWorker(narrow(dir), ["async-exit", path, "immediate"]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /KvError: Cannot start the store's worker thread: Requires read access to/);
+      const granted = await runWorker(narrow(`${dir},${root}`), ["async-exit", path, "immediate"]);
+      assert.deepEqual(granted.lines, ["written"], granted.stderr);
+    });
+  }
 
   test(`${rt.name}: a process with an idle async store exits on its own, its writes committed, in both modes`, async () => {
     for (const mode of ["immediate", "batched"]) {
