@@ -20,11 +20,10 @@ import {
   typeName,
 } from "./keys.ts";
 import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "./kv.ts";
-import { encodeEntries } from "./write.ts";
 import { type KvOptions, resolveOptions } from "./options.ts";
 import { unrefInterval } from "./open.ts";
 import type { KvStats } from "./stats.ts";
-import type { SetOptions } from "./write.ts";
+import { encodeEntries, type SetOptions } from "./write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
@@ -372,9 +371,10 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
 
   /**
    * Runs `fn` in one SQLite transaction in the worker: it commits when `fn`
-   * settles, and rolls back when it throws or rejects. Use the handle `fn`
-   * receives: a call on the store itself waits until the transaction ends.
-   * Nested transactions are savepoints.
+   * settles, and rolls back when it throws or rejects. Inside `fn`, calls on
+   * the handle it receives, on the store itself and on its namespaces are in
+   * the transaction; calls from anywhere else wait until it ends. Nested
+   * transactions are savepoints.
    *
    * @param fn Receives the transaction's handle; may be async.
    * @returns `fn`'s result.
@@ -503,7 +503,7 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
    * @param options `optimize` before closing.
    */
   async close(options?: CloseOptions): Promise<void> {
-    if (this.#channel.closed !== undefined && this.#ns.length === 0) return;
+    if (this.#channel.closed !== undefined) return;
     await this.#call("close", options === undefined ? [] : [options]);
     if (this.#ns.length === 0 && this.#tx === 0) await this.#channel.end();
   }

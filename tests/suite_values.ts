@@ -210,8 +210,11 @@ export function valueTests(test: TestFn, t: Target): void {
     const kv = await t.openKv();
     await kv.set("a", 1);
     const it = kv.list();
+    const ns = kv.namespace("n");
     await kv.close();
     await kv.close();
+    await ns.close(); // a namespace of a closed store closes quietly too
+    await assert.rejects(async () => await ns.get("a"), KvClosedError);
     const calls: (() => unknown)[] = [
       async () => await kv.get("a"),
       async () => await kv.set("a", 1),
