@@ -46,8 +46,8 @@ export function defineSuite(test: TestFn, target: Target): void {
   tagTests(named, target);
   firstHourTests(named, target);
   lineageTests(named, target);
-  if (target.async) return asyncTests(named, target);
   modelTests(named, target);
+  if (target.async) return asyncTests(named, target);
   faultTests(named, target);
   cacheTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
