@@ -82,8 +82,11 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
    * @returns The value or the fallback.
    */
   get<T = unknown>(key: string, fallback: T): Promise<T>;
-  get<T>(key: string, ...fallback: [T?]): Promise<T | undefined> {
-    return this.#call("get", [key, ...fallback]);
+  async get<T>(key: string, ...fallback: [T?]): Promise<T | undefined> {
+    if (fallback.length === 0) return await this.#call("get", [key]);
+    // The fallback stays here, so that it is returned itself, not a copy.
+    const found = await this.#call<[] | [T]>("getOr", [key]);
+    return found.length === 1 ? found[0] : fallback[0];
   }
 
   /**

@@ -28,6 +28,8 @@ const SPIN_MS = 0.05;
 const TURN_MS = 2;
 
 const ROLLBACK = Symbol("rollback");
+/** `getOr`'s fallback in this thread: what `kv.get` returns for a missing key. */
+const MISSING = Symbol("missing");
 
 // Imported anywhere but in the client's worker (a doc test, a type check), the module does nothing.
 const init = (workerData ?? {}) as WorkerInit;
@@ -117,8 +119,8 @@ function scope(ns: string[]): Kv {
 
 /**
  * The methods a request may name as they are, beyond those `handle` answers
- * itself (`list`, `namespace`, `sweep`, the encoded writes, `transaction` and
- * the ends of a transaction).
+ * itself (`list`, `getOr`, `namespace`, `sweep`, the encoded writes,
+ * `transaction` and the ends of a transaction).
  */
 const METHODS = new Set([
   "get",
@@ -174,7 +176,10 @@ function handle(req: Request): void {
     if (op === "list") value = [...kv.list(...(args as Parameters<Kv["list"]>))];
     else if (op === "namespace") value = void kv.namespace(args[0] as string);
     else if (op === "sweep") value = void sweep(kv);
-    else if (op === "setEncoded") {
+    else if (op === "getOr") {
+      const found = kv.get(args[0] as string, MISSING);
+      value = found === MISSING ? [] : [found];
+    } else if (op === "setEncoded") {
       const [key, v, kind, options] = args as [string, SqlValue, number, SetOptions | undefined];
       value = setEncoded(kv, key, v, kind, options);
     } else if (op === "setManyEncoded") {

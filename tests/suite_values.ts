@@ -20,6 +20,12 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.equal(await kv.get("missing"), undefined);
     assert.equal(await kv.get("missing", 7), 7);
     assert.equal(await kv.get("a", "fallback"), "one");
+    const fallback = { list: [1] };
+    assert.equal(await kv.get("missing", fallback), fallback, "the fallback itself, not a copy");
+    const fn = () => 1;
+    assert.equal(await kv.get("missing", fn), fn, "any fallback, even one no codec could store");
+    await kv.set("u", undefined);
+    assert.equal(await kv.get("u", "fallback"), undefined, "a live key holding undefined is not missing");
   });
 
   test("bad keys throw TypeError or RangeError and write nothing", async () => {
