@@ -41,7 +41,7 @@ const PAGE = 256;
  * assert.deepEqual(await kv.get("session:42"), { user: "ada" });
  * ```
  */
-export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]> {
+export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[string, unknown]> {
   readonly #channel: Channel;
   readonly #ns: string[];
   readonly #tx: number;
@@ -514,6 +514,14 @@ export class KvAsync implements AsyncDisposable, AsyncIterable<[string, unknown]
   /** `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * `close()` without waiting for it, for `using` (prefer `await using`): the
+   * close is posted at once, so every later call fails with `KvClosedError`.
+   */
+  [Symbol.dispose](): void {
+    this.close().catch(() => {});
   }
 
   /** `[key, value]` pairs of the whole namespace, fetched a page at a time. */

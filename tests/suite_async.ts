@@ -171,6 +171,19 @@ export function asyncTests(test: TestFn, t: Target): void {
     assert.equal(await b.get("k"), "held");
   });
 
+  test("using closes the store too, without waiting: later calls fail with KvClosedError, the writes stay", async () => {
+    const path = tempFile();
+    let kept: KvAsync | undefined;
+    {
+      using kv = await open(path);
+      kept = kv;
+      await kv.set("a", 1);
+    }
+    await assert.rejects(kept!.get("a"), KvClosedError);
+    await using again = await open(path);
+    assert.equal(await again.get("a"), 1);
+  });
+
   test("openKvAsync refuses a codec (it cannot cross to the worker thread) before anything is opened", async () => {
     const path = join(tempDir(), "sub", "x.db");
     const codec = { encode: (v: unknown) => JSON.stringify(v), decode: (d: unknown) => JSON.parse(String(d)) };
