@@ -193,10 +193,18 @@ export class Channel {
     const end = performance.now() + LOOK_MS;
     while (performance.now() < end) {
       if (Atomics.load(this.#bell, 1) !== seen) {
-        const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
-        if (got !== undefined) this.#receive(got.message);
+        this.#takeReplies();
         break;
       }
+    }
+  }
+
+  /** Takes every message the worker has posted, now, instead of on a later turn of the event loop. */
+  #takeReplies(): void {
+    for (;;) {
+      const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
+      if (got === undefined) return;
+      this.#receive(got.message);
     }
   }
 
@@ -242,11 +250,7 @@ export class Channel {
   /** The worker ended: what it answered before is taken; every call still waiting fails with the reason. */
   #fail(error: unknown): void {
     try {
-      for (;;) {
-        const got = receiveMessageOnPort(this.#port as never) as { message: WorkerMessage } | undefined;
-        if (got === undefined) break;
-        this.#receive(got.message);
-      }
+      this.#takeReplies();
     } catch {
       // The port is closed already (Deno refuses to read a closed port): nothing is left on it.
     }

@@ -17,6 +17,7 @@ import process from "node:process";
 import type { Kv } from "./kv.ts";
 import { kvInternals, setEncoded, setManyEncoded } from "./kv.ts";
 import { sweep } from "./open.ts";
+import type { Connection } from "./connection.ts";
 import type { SqlValue } from "./driver.ts";
 import type { SetOptions } from "./write.ts";
 import { KvClosedError, KvError } from "./errors.ts";
@@ -36,6 +37,8 @@ const init = (workerData ?? {}) as WorkerInit;
 const { port, bell } = init;
 let time = Date.now();
 let root: Kv | undefined;
+/** The root store's connection: whether it is closed, or holds an open batch. */
+let conn: Connection | undefined;
 /** The calls posted and not yet run, in order; a transaction takes its own out of the middle. */
 class Inbox {
   #items: (Request | undefined)[] = [];
@@ -191,7 +194,7 @@ function handle(req: Request): void {
   } catch (error) {
     reply(req, false, error);
   }
-  if (op === "close" && ns.length === 0 && kvInternals(root!).conn.closed) closing = true;
+  if (op === "close" && ns.length === 0 && conn!.closed) closing = true;
 }
 
 /**
@@ -234,9 +237,7 @@ function serve(id: number): Request {
     }
     sendReplies();
     const seen = Atomics.load(bell, 0);
-    const message = receiveMessageOnPort(port as never) as { message: Request[] } | undefined;
-    if (message !== undefined) inbox.push(message.message);
-    else Atomics.wait(bell, 0, seen, 1000);
+    if (!takePosted()) Atomics.wait(bell, 0, seen, 1000);
   }
 }
 
@@ -250,7 +251,7 @@ function drain(): void {
       handle(req);
     }
     if (closing) return finish();
-    if (!dirty) dirty = batchOpen();
+    if (!dirty) dirty = conn!.batchOpen;
     sendReplies();
     if (performance.now() - start > TURN_MS) return;
     const seen = Atomics.load(bell, 0);
@@ -259,14 +260,15 @@ function drain(): void {
       // A call posted right after the last one is taken now instead of after
       // the thread wakes from its event loop (measured tens of microseconds).
     }
-    const message = receiveMessageOnPort(port as never) as { message: Request[] } | undefined;
-    if (message === undefined) return;
-    inbox.push(message.message);
+    if (!takePosted()) return;
   }
 }
 
-function batchOpen(): boolean {
-  return kvInternals(root!).conn.batchOpen;
+/** Moves the next message the caller posted, if any, into the inbox; true when there was one. */
+function takePosted(): boolean {
+  const message = receiveMessageOnPort(port as never) as { message: Request[] } | undefined;
+  if (message !== undefined) inbox.push(message.message);
+  return message !== undefined;
 }
 
 /** After the root store closed: what was posted after the close fails; the caller then ends the thread. */
@@ -298,7 +300,8 @@ async function start(): Promise<void> {
     post({ replies: [[0, toWire(failure), true]] });
     return;
   }
-  kvInternals(root).conn.onBatchEnd = () => {
+  conn = kvInternals(root).conn;
+  conn.onBatchEnd = () => {
     if (!dirty) return;
     dirty = false;
     post({ dirty: false });
