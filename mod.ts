@@ -23,10 +23,10 @@ import type { KvOptions } from "./src/options.ts";
 // store is opened, never at import: importing them loads no driver module.
 import { openKv as openBun, openKvAsync as openBunAsync } from "./adapters/bun_sqlite.ts";
 import { openKv as openNode, openKvAsync as openNodeAsync } from "./adapters/node_sqlite.ts";
-import type { KvAsync, KvAsyncOptions } from "./src/async.ts";
+import type { KvAsync, KvAsyncOptions } from "./src/async/client.ts";
 
 export { Kv } from "./src/kv.ts";
-export { KvAsync } from "./src/async.ts";
+export { KvAsync } from "./src/async/client.ts";
 export * from "./src/public.ts";
 export { taggedJson } from "./src/codec.ts";
 export { fromDriver } from "./src/open.ts";

@@ -16,7 +16,7 @@
 import { Database } from "@db/sqlite";
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
-import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 

@@ -6,7 +6,7 @@
 
 export type { CheckpointMode, CheckpointResult, CloseOptions, Kv, KvEntry, SetOptions } from "./kv.ts";
 export type { KvOptions } from "./options.ts";
-export type { KvAsync, KvAsyncOptions } from "./async.ts";
+export type { KvAsync, KvAsyncOptions } from "./async/client.ts";
 export type { Counters, KvStats } from "./stats.ts";
 export type { KeyQuery, ListOptions } from "./keys.ts";
 export type { ExpiryOptions } from "./expiry.ts";

@@ -5,7 +5,7 @@
 
 import type { Driver } from "../src/driver.ts";
 import type { Kv } from "../src/kv.ts";
-import type { KvAsync } from "../src/async.ts";
+import type { KvAsync } from "../src/async/client.ts";
 import type { KvOptions } from "../src/options.ts";
 
 /** Registers a test; with `skip`, registers it skipped, naming the reason. */

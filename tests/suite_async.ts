@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors.ts";
-import type { KvAsync } from "../src/async.ts";
+import type { KvAsync } from "../src/async/client.ts";
 import type { KvOptions } from "../src/options.ts";
 import { openKv, openKvAsync } from "../mod.ts";
 import {

@@ -8,8 +8,8 @@
  */
 
 import { Channel } from "./channel.ts";
-import { encodeValue, taggedJson } from "./codec.ts";
-import type { ExpiryOptions } from "./expiry.ts";
+import { encodeValue, taggedJson } from "../codec.ts";
+import type { ExpiryOptions } from "../expiry.ts";
 import {
   checkKey,
   checkListOptions,
@@ -18,12 +18,12 @@ import {
   type KeyQuery,
   type ListOptions,
   typeName,
-} from "./keys.ts";
-import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "./kv.ts";
-import { type KvOptions, resolveOptions } from "./options.ts";
-import { unrefInterval } from "./open.ts";
-import type { KvStats } from "./stats.ts";
-import { encodeEntries, type SetOptions } from "./write.ts";
+} from "../keys.ts";
+import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "../kv.ts";
+import { type KvOptions, resolveOptions } from "../options.ts";
+import { unrefInterval } from "../open.ts";
+import type { KvStats } from "../stats.ts";
+import { encodeEntries, type SetOptions } from "../write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;

@@ -6,7 +6,7 @@
  * of that transaction off the port synchronously; calls from outside it wait,
  * in order, until it ends.
  *
- * Not an entry point: `src/async.ts` starts it.
+ * Not an entry point: `src/async/client.ts` starts it.
  *
  * @module
  */
@@ -14,13 +14,13 @@
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { createRequire } from "node:module";
 import process from "node:process";
-import type { Kv } from "./kv.ts";
-import { kvInternals, setEncoded, setManyEncoded } from "./kv.ts";
-import { sweep } from "./open.ts";
-import type { Connection } from "./connection.ts";
-import type { SqlValue } from "./driver.ts";
-import type { SetOptions } from "./write.ts";
-import { KvClosedError, KvError } from "./errors.ts";
+import type { Kv } from "../kv.ts";
+import { kvInternals, setEncoded, setManyEncoded } from "../kv.ts";
+import { sweep } from "../open.ts";
+import type { Connection } from "../connection.ts";
+import type { SqlValue } from "../driver.ts";
+import type { SetOptions } from "../write.ts";
+import { KvClosedError, KvError } from "../errors.ts";
 import { type Reply, type Request, toWire, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */

@@ -15,7 +15,7 @@ import {
   type KvErrorCode,
   KvReadOnlyError,
   KvSchemaError,
-} from "./errors.ts";
+} from "../errors.ts";
 
 /**
  * One call of a store method, as the worker receives it. A tuple: structured
@@ -111,7 +111,7 @@ export interface Port {
   close(): void;
 }
 
-/** What `src/channel.ts` hands the worker thread. */
+/** What `src/async/channel.ts` hands the worker thread. */
 export interface WorkerInit {
   port: Port;
   /** [0]: rung by the caller after each post; [1]: rung by the worker after each reply. */
