@@ -4,7 +4,7 @@
  */
 
 import type { Kv } from "../src/kv.ts";
-import { prefixEnd } from "../src/keys.ts";
+import { prefixEnd } from "../src/query.ts";
 import type { Subject } from "./workload.ts";
 
 /** kvsqlite as a subject. */

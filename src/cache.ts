@@ -22,7 +22,8 @@
 import { canonicalJson } from "./codec.ts";
 import { KvCodecError } from "./errors.ts";
 import { ttlToTime } from "./expiry.ts";
-import { checkName, checkOptions, typeName } from "./keys.ts";
+import { checkName } from "./names.ts";
+import { checkFunction, checkOptions, typeName } from "./check.ts";
 import { Kv, kvInternals } from "./kv.ts";
 import { MemoryCache } from "./lru.ts";
 import { checkTags } from "./tags.ts";
@@ -138,12 +139,6 @@ function isAsyncFunction(fn: unknown): boolean {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function";
-}
-
-function checkFunction(value: unknown, field: string, what: string): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(`Cannot ${what}: ${field} must be a function, received ${typeName(value)}`);
-  }
 }
 
 function checkMs(value: unknown, field: string, what: string): number {

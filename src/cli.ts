@@ -29,7 +29,7 @@ import { readFileSync } from "node:fs";
 import { openKv } from "../mod.ts";
 import { taggedJson } from "./codec.ts";
 import type { Kv } from "./kv.ts";
-import type { KeyQuery } from "./keys.ts";
+import type { KeyQuery } from "./query.ts";
 
 /** Where the tool reads and writes: the process's streams, or a test's. */
 export interface CliIo {

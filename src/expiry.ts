@@ -5,7 +5,7 @@
  * @module
  */
 
-import { typeName } from "./keys.ts";
+import { typeName } from "./check.ts";
 
 /** How long a written key lives. Give at most one of the two. */
 export interface ExpiryOptions {

@@ -9,20 +9,10 @@ import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";
 import { KvClosedError } from "./errors.ts";
 import { atToTime, expiryOf, type ExpiryOptions, isLive, ttlToTime } from "./expiry.ts";
-import {
-  booleanOption,
-  checkKey,
-  checkListOptions,
-  checkName,
-  checkOptions,
-  checkStoredKey,
-  compileQuery,
-  type KeyCondition,
-  type KeyQuery,
-  type ListOptions,
-  quoteName,
-  typeName,
-} from "./keys.ts";
+import { booleanOption, checkOptions, typeName } from "./check.ts";
+import { checkKey, checkStoredKey } from "./keys.ts";
+import { checkListOptions, compileQuery, type KeyCondition, type KeyQuery, type ListOptions } from "./query.ts";
+import { checkName, quoteName } from "./names.ts";
 import { type KvStats, readStats } from "./stats.ts";
 import { Guard, LITERAL_LIMIT, Table } from "./table.ts";
 import { checkEntry, entriesOf, planWrite, type SetOptions, type WritePlan } from "./write.ts";

@@ -9,7 +9,7 @@
 import { backupTo } from "./backup.ts";
 import type { Connection } from "./connection.ts";
 import { KvCorruptError, KvError } from "./errors.ts";
-import { booleanOption, checkOptions, typeName } from "./keys.ts";
+import { booleanOption, checkOptions, typeName } from "./check.ts";
 
 /** What {@link checkpoint} reports (SQLite's `wal_checkpoint` row). */
 export interface CheckpointResult {

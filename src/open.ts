@@ -10,7 +10,7 @@ import { taggedJson } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import type { Driver } from "./driver.ts";
 import { KvBusyError, KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
-import { typeName } from "./keys.ts";
+import { typeName } from "./check.ts";
 import { Kv } from "./kv.ts";
 import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { checkSchema, migrate } from "./schema.ts";

@@ -6,7 +6,8 @@
 
 import type { Codec } from "./codec.ts";
 import type { KvError } from "./errors.ts";
-import { checkName, typeName } from "./keys.ts";
+import { checkName } from "./names.ts";
+import { checkBoolean, checkChoice, checkInteger, typeName } from "./check.ts";
 
 /** How a store is opened. Every option is optional. */
 export interface KvOptions {
@@ -81,6 +82,8 @@ export const DEFAULTS: { busyTimeout: number; mmapSize: number; cacheSize: numbe
   cacheSize: undefined,
 };
 
+const OPEN = "open store";
+
 const KNOWN = [
   "table",
   "codec",
@@ -101,35 +104,6 @@ const KNOWN = [
   "journalSizeLimit",
 ];
 
-function checkChoice<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!choices.includes(value as T)) {
-    throw new RangeError(
-      `Cannot open store: ${field} must be one of ${choices.join(", ")}, received ${typeName(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function checkInteger(value: unknown, field: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number") {
-    throw new TypeError(`Cannot open store: ${field} must be a number, received ${typeName(value)}`);
-  }
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`Cannot open store: ${field} must be a whole number >= ${min}, received ${value}`);
-  }
-  return value;
-}
-
-function checkBoolean(value: unknown, field: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== "boolean") {
-    throw new TypeError(`Cannot open store: ${field} must be a boolean, received ${typeName(value)}`);
-  }
-  return value;
-}
-
 /**
  * A user's clock, checked on every reading: a clock that returns NaN or a
  * string would make every TTL key immortal without a word.
@@ -148,7 +122,7 @@ function checkedClock(now: () => unknown): () => number {
 }
 
 function checkPageSize(value: unknown): number | undefined {
-  const size = checkInteger(value, "pageSize", 512);
+  const size = checkInteger(value, "pageSize", 512, OPEN);
   if (size !== undefined && (size > 65536 || (size & (size - 1)) !== 0)) {
     throw new RangeError(`Cannot open store: pageSize must be a power of two from 512 to 65536, received ${size}`);
   }
@@ -158,8 +132,8 @@ function checkPageSize(value: unknown): number | undefined {
 function batching(
   o: Record<string, unknown>,
 ): Pick<ResolvedOptions, "durability" | "commitInterval" | "onCommitError"> {
-  const durability = checkChoice(o.durability, "durability", ["immediate", "batched"], "immediate");
-  const commitInterval = checkInteger(o.commitInterval, "commitInterval", 1);
+  const durability = checkChoice(o.durability, "durability", ["immediate", "batched"], "immediate", OPEN);
+  const commitInterval = checkInteger(o.commitInterval, "commitInterval", 1, OPEN);
   if (o.onCommitError !== undefined && typeof o.onCommitError !== "function") {
     throw new TypeError(`Cannot open store: onCommitError must be a function, received ${typeName(o.onCommitError)}`);
   }
@@ -194,17 +168,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     table,
     codec: o.codec as Codec | undefined,
     now: o.now === undefined ? Date.now : checkedClock(o.now as () => unknown),
-    readOnly: checkBoolean(o.readOnly, "readOnly"),
-    busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0) ?? DEFAULTS.busyTimeout,
-    journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal"),
-    synchronous: checkChoice(o.synchronous, "synchronous", ["normal", "full", "off"], "normal"),
-    cacheSize: checkInteger(o.cacheSize, "cacheSize", -(2 ** 40)) ?? DEFAULTS.cacheSize,
-    mmapSize: checkInteger(o.mmapSize, "mmapSize", 0) ?? DEFAULTS.mmapSize,
-    sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0) ?? 0,
-    closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase"),
+    readOnly: checkBoolean(o.readOnly, "readOnly", OPEN),
+    busyTimeout: checkInteger(o.busyTimeout, "busyTimeout", 0, OPEN) ?? DEFAULTS.busyTimeout,
+    journalMode: checkChoice(o.journalMode, "journalMode", ["wal", "delete"], "wal", OPEN),
+    synchronous: checkChoice(o.synchronous, "synchronous", ["normal", "full", "off"], "normal", OPEN),
+    cacheSize: checkInteger(o.cacheSize, "cacheSize", -(2 ** 40), OPEN) ?? DEFAULTS.cacheSize,
+    mmapSize: checkInteger(o.mmapSize, "mmapSize", 0, OPEN) ?? DEFAULTS.mmapSize,
+    sweepInterval: checkInteger(o.sweepInterval, "sweepInterval", 0, OPEN) ?? 0,
+    closeDatabase: checkBoolean(o.closeDatabase, "closeDatabase", OPEN),
     ...batching(o),
     pageSize: checkPageSize(o.pageSize),
-    autoVacuum: checkChoice(o.autoVacuum, "autoVacuum", ["none", "incremental"], "none"),
-    journalSizeLimit: checkInteger(o.journalSizeLimit, "journalSizeLimit", -1),
+    autoVacuum: checkChoice(o.autoVacuum, "autoVacuum", ["none", "incremental"], "none", OPEN),
+    journalSizeLimit: checkInteger(o.journalSizeLimit, "journalSizeLimit", -1, OPEN),
   };
 }

@@ -8,7 +8,7 @@
 
 import type { Driver, SqlRow, SqlValue } from "./driver.ts";
 import { KvReadOnlyError, KvSchemaError } from "./errors.ts";
-import { quoteName } from "./keys.ts";
+import { quoteName } from "./names.ts";
 
 /** The schema version this library writes. */
 export const SCHEMA_VERSION = 2;

@@ -6,7 +6,8 @@
  */
 
 import type { Connection, Prepared } from "./connection.ts";
-import { type KeyCondition, quoteName, TAGS } from "./keys.ts";
+import { type KeyCondition, TAGS } from "./query.ts";
+import { quoteName } from "./names.ts";
 import { createTableSql, tagTableName } from "./schema.ts";
 
 /** `?` is the current time; a row is live when it has no expiry or expires later. */

@@ -11,7 +11,9 @@
 import type { Connection } from "./connection.ts";
 import type { SqlRow } from "./driver.ts";
 import { isLive } from "./expiry.ts";
-import { type KeyCondition, typeName, utf8Length } from "./keys.ts";
+import type { KeyCondition } from "./query.ts";
+import { typeName } from "./check.ts";
+import { utf8Length } from "./keys.ts";
 import type { Table } from "./table.ts";
 
 /** The longest tag, in UTF-8 bytes. */

@@ -7,7 +7,8 @@
 
 import { type Codec, encodeValue } from "./codec.ts";
 import { expiryOf, type ExpiryOptions } from "./expiry.ts";
-import { checkKey, checkOptions, typeName } from "./keys.ts";
+import { checkKey } from "./keys.ts";
+import { checkOptions, typeName } from "./check.ts";
 import { Guard } from "./table.ts";
 import { checkTags } from "./tags.ts";
 

@@ -1,5 +1,5 @@
 import { assert } from "./assert.ts";
-import { compileQuery } from "../src/keys.ts";
+import { compileQuery } from "../src/query.ts";
 import type { Target, TestFn } from "./harness.ts";
 import type { Kv } from "../src/kv.ts";
 import { rawAll, tempFile } from "./util.ts";

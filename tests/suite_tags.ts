@@ -1,6 +1,6 @@
 import { assert } from "./assert.ts";
 import { KvCodecError } from "../src/errors.ts";
-import { compileQuery, TAGS } from "../src/keys.ts";
+import { compileQuery, TAGS } from "../src/query.ts";
 import type { Target, TestFn } from "./harness.ts";
 import { manualClock, rawAll, rawExec, tempFile } from "./util.ts";
 

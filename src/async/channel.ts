@@ -9,7 +9,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { KvClosedError, KvError } from "../errors.ts";
-import { typeName } from "../keys.ts";
+import { typeName } from "../check.ts";
 import { fromWire, type Request, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /**

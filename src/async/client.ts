@@ -10,15 +10,10 @@
 import { Channel } from "./channel.ts";
 import { encodeValue, taggedJson } from "../codec.ts";
 import type { ExpiryOptions } from "../expiry.ts";
-import {
-  checkKey,
-  checkListOptions,
-  checkName,
-  compileQuery,
-  type KeyQuery,
-  type ListOptions,
-  typeName,
-} from "../keys.ts";
+import { checkKey } from "../keys.ts";
+import { checkListOptions, compileQuery, type KeyQuery, type ListOptions } from "../query.ts";
+import { checkName } from "../names.ts";
+import { typeName } from "../check.ts";
 import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "../kv.ts";
 import { type KvOptions, resolveOptions } from "../options.ts";
 import { unrefInterval } from "../open.ts";
