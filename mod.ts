@@ -24,6 +24,7 @@ import type { KvOptions } from "./src/options.ts";
 import { openKv as openBun, openKvAsync as openBunAsync } from "./adapters/bun_sqlite.ts";
 import { openKv as openNode, openKvAsync as openNodeAsync } from "./adapters/node_sqlite.ts";
 import type { KvAsync, KvAsyncOptions } from "./src/async/client.ts";
+import { isBun } from "./src/runtime.ts";
 
 export { Kv } from "./src/kv.ts";
 export { KvAsync } from "./src/async/client.ts";
@@ -51,10 +52,6 @@ export { fromDriver } from "./src/open.ts";
  */
 export function openKv(path?: string, options?: KvOptions): Kv {
   return isBun() ? openBun(path, options) : openNode(path, options);
-}
-
-function isBun(): boolean {
-  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 }
 
 /**

@@ -15,6 +15,7 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
+import { builtin } from "../src/runtime.ts";
 import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
@@ -86,8 +87,7 @@ type BunSqlite = {
  */
 export function openKv(path?: string, options?: KvOptions): Kv {
   return openWith(path, options, (file, readOnly) => {
-    const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-    const mod = proc?.getBuiltinModule?.("bun:sqlite") as BunSqlite | undefined;
+    const mod = builtin<BunSqlite>("bun:sqlite");
     if (mod === undefined) throw new Error("bun:sqlite is only available in Bun");
     // SQLITE_OPEN_READONLY | SQLITE_OPEN_URI: the core may open a read-only
     // file as a `file:...?immutable=1` URI.

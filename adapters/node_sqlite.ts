@@ -16,6 +16,7 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
+import { builtin } from "../src/runtime.ts";
 import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
@@ -126,8 +127,7 @@ type NodeSqlite = {
  */
 export function openKv(path?: string, options?: KvOptions): Kv {
   return openWith(path, options, (file, readOnly) => {
-    const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-    const mod = proc?.getBuiltinModule?.("node:sqlite") as NodeSqlite | undefined;
+    const mod = builtin<NodeSqlite>("node:sqlite");
     if (mod === undefined) throw new Error("node:sqlite is not available in this runtime");
     return nodeSqliteDriver(new mod.DatabaseSync(file, { readOnly }));
   }, "node:sqlite");

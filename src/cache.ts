@@ -27,6 +27,7 @@ import { checkFunction, checkOptions, typeName } from "./check.ts";
 import { Kv, kvInternals } from "./kv.ts";
 import { MemoryCache } from "./lru.ts";
 import { checkTags } from "./tags.ts";
+import { builtin, isAsyncFunction, sleep } from "./runtime.ts";
 
 /** Counters of one memoized function. */
 export interface MemoStats {
@@ -106,8 +107,7 @@ export function argumentsKey(args: readonly unknown[]): string {
     if (!(error instanceof KvCodecError)) throw error;
     throw new TypeError(`Cannot derive the cache key: ${error.message.replace(/^Cannot encode value: /, "")}`);
   }
-  nodeCrypto ??= (globalThis as unknown as { process: { getBuiltinModule(id: string): NodeCrypto } }).process
-    .getBuiltinModule("node:crypto");
+  nodeCrypto ??= builtin<NodeCrypto>("node:crypto")!;
   return nodeCrypto.hash("sha256", text, "hex");
 }
 
@@ -132,10 +132,6 @@ function canonicalArguments(args: readonly unknown[]): string {
   return text + "]";
 }
 
-function isAsyncFunction(fn: unknown): boolean {
-  return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function";
@@ -151,8 +147,6 @@ function checkMs(value: unknown, field: string, what: string): number {
   }
   return value;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // Computations under way, per store: calls for the same key share one.
 const inflight = new WeakMap<Kv, Map<string, Promise<unknown>>>();

@@ -19,6 +19,7 @@ import { checkEntry, entriesOf, planWrite, type SetOptions, type WritePlan } fro
 import * as tags from "./tags.ts";
 import { tagTableName } from "./schema.ts";
 import * as maintenance from "./maintenance.ts";
+import { isAsyncFunction } from "./runtime.ts";
 import type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
 
 export type { SetOptions } from "./write.ts";
@@ -44,10 +45,6 @@ export interface CloseOptions {
 export type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
 
 const LIST_BATCH = LITERAL_LIMIT;
-
-function isAsyncFunction(fn: unknown): boolean {
-  return typeof fn === "function" && fn.constructor?.name === "AsyncFunction";
-}
 
 /** What the modules around the facade (the cache) need of a store; not part of the public API. */
 export interface KvInternals {

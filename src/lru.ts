@@ -11,6 +11,7 @@
 
 import type { Connection } from "./connection.ts";
 import type { ChangeListener } from "./feed.ts";
+import { later } from "./runtime.ts";
 
 /** What L1 holds for one memoized call. */
 export interface L1Entry {
@@ -20,10 +21,6 @@ export interface L1Entry {
   /** The entry's expiry in the store (stale window included), ms; `null`: never. */
   expiresAt: number | null;
 }
-
-const later: (fn: () => void) => void = typeof setImmediate === "function"
-  ? (fn) => void setImmediate(fn)
-  : (fn) => void setTimeout(fn, 0);
 
 /** Tells, once per event-loop task, whether another process wrote the file. */
 class VersionWatch {

@@ -14,6 +14,7 @@ import { typeName } from "./check.ts";
 import { Kv } from "./kv.ts";
 import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { checkSchema, migrate } from "./schema.ts";
+import { sleepSync, unrefInterval } from "./runtime.ts";
 
 /** What an adapter supplies to open a file: the driver over a new connection. */
 export type OpenDatabase = (path: string, readOnly: boolean) => Driver;
@@ -190,10 +191,6 @@ function creationSettings(conn: Connection, o: ResolvedOptions): void {
   if (o.autoVacuum === "incremental") conn.exec("PRAGMA auto_vacuum = INCREMENTAL");
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 // SQLite answers a journal mode change that meets another connection's lock
 // with SQLITE_BUSY at once, without its busy handler; so the wait is here.
 function setJournalMode(conn: Connection, mode: string, busyTimeout: number): void {
@@ -206,7 +203,7 @@ function setJournalMode(conn: Connection, mode: string, busyTimeout: number): vo
       return;
     } catch (error) {
       if (!(error instanceof KvBusyError) || Date.now() >= deadline) throw error;
-      sleep(5);
+      sleepSync(5);
     }
   }
 }
@@ -215,15 +212,6 @@ function setJournalMode(conn: Connection, mode: string, busyTimeout: number): vo
 export function sweep(kv: Kv): void {
   kv.purgeExpired();
   for (const name of kv.namespaces()) sweep(kv.namespace(name));
-}
-
-/** Runs `tick` every `interval` ms on a timer that never keeps the process alive. */
-export function unrefInterval(tick: () => void, interval: number): ReturnType<typeof setInterval> {
-  const timer = setInterval(tick, interval);
-  const t = timer as unknown as { unref?: () => void };
-  if (typeof t.unref === "function") t.unref();
-  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer as unknown as number);
-  return timer;
 }
 
 function startSweeper(conn: Connection, kv: Kv, interval: number): void {

@@ -16,7 +16,7 @@ import { checkName } from "../names.ts";
 import { typeName } from "../check.ts";
 import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "../kv.ts";
 import { type KvOptions, resolveOptions } from "../options.ts";
-import { unrefInterval } from "../open.ts";
+import { unrefInterval } from "../runtime.ts";
 import type { KvStats } from "../stats.ts";
 import { encodeEntries, type SetOptions } from "../write.ts";
 
