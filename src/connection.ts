@@ -8,7 +8,8 @@
 import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 import type { Codec } from "./codec.ts";
 import { type ChangeFeed, feedFor } from "./feed.ts";
-import { KvClosedError, KvCorruptError, KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
+import { Batch } from "./batch.ts";
+import { KvClosedError, KvCorruptError, type KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
 
 /** A prepared statement that reports driver failures as kvsqlite errors. */
 export class Prepared {
@@ -137,17 +138,8 @@ export class Connection {
   depth = 0;
   sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #closeDatabase: boolean;
-  readonly batched: boolean;
-  readonly #commitInterval: number | undefined;
-  readonly #onCommitError: ((error: KvError) => void) | undefined;
-  /** A batch transaction is open. */
-  #batch = false;
-  #commitTimer: ReturnType<typeof setTimeout> | undefined;
-  #commitImmediate: ReturnType<typeof setImmediate> | undefined;
-  /** A batch that failed in the background, thrown by the next flush() or write. */
-  #lost: KvError | undefined;
-  /** Write calls in the open batch. */
-  #batchCalls = 0;
+  /** The batch of writes (`durability: "batched"`), `undefined` in the default mode. */
+  readonly batch: Batch | undefined;
   readonly #cache = new Map<string, Prepared>();
   #versionCounter = 0;
 
@@ -159,9 +151,7 @@ export class Connection {
     this.now = init.now;
     this.#closeDatabase = init.closeDatabase;
     this.feed = feedFor(init.path);
-    this.batched = init.batched === true;
-    this.#commitInterval = init.commitInterval;
-    this.#onCommitError = init.onCommitError;
+    this.batch = init.batched === true ? new Batch(this, init.commitInterval, init.onCommitError) : undefined;
   }
 
   /** Throws {@link KvClosedError} once the store is closed. */
@@ -177,9 +167,9 @@ export class Connection {
   checkWrite(what: string, batch = true): void {
     if (this.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
     if (this.readOnly) throw new KvReadOnlyError(`Cannot ${what}: the store was opened read-only`);
-    this.#throwLost();
+    this.batch?.throwLost();
     this.claimWrite(batch);
-    if (this.#batch) this.#batchCalls++;
+    this.batch?.count();
   }
 
   /**
@@ -187,87 +177,8 @@ export class Connection {
    * thread would wait on their lock forever), and opens this one's batch.
    */
   claimWrite(batch = true): void {
-    if (this.feed.batches.size > 0) this.feed.yieldBatches(this);
-    if (batch && this.batched && !this.#batch && this.depth === 0) this.#openBatch();
-  }
-
-  /** Commits this connection's batch for another connection of the thread that must write. */
-  commitForOther(): void {
-    if (this.depth === 0) this.#commit(false);
-  }
-
-  #throwLost(): void {
-    const lost = this.#lost;
-    if (lost !== undefined) {
-      this.#lost = undefined;
-      throw lost;
-    }
-  }
-
-  #openBatch(): void {
-    this.exec("BEGIN IMMEDIATE");
-    this.#batch = true;
-    this.#batchCalls = 0;
-    this.feed.batches.add(this);
-    const commit = () => this.#commit(false);
-    // Kept referenced: a process must not end with a batch it has not committed.
-    // The end of the task is setImmediate's turn (setTimeout(0) waits 1 ms on Node).
-    if (this.#commitInterval !== undefined) this.#commitTimer = setTimeout(commit, this.#commitInterval);
-    else this.#commitImmediate = setImmediate(commit);
-  }
-
-  /** Whether a batch of writes is open (`durability: "batched"`), not yet committed. */
-  get batchOpen(): boolean {
-    return this.#batch;
-  }
-
-  /** Told after an open batch ended, committed or rolled back (the async client's worker keeps its caller's process alive until then). */
-  onBatchEnd: (() => void) | undefined;
-
-  /** Forgets the open batch: its flag, its place among the file's batches, its commit timer. */
-  #endBatch(): void {
-    this.#batch = false;
-    this.feed.batches.delete(this);
-    clearTimeout(this.#commitTimer);
-    clearImmediate(this.#commitImmediate);
-    this.#commitTimer = undefined;
-  }
-
-  /** Commits the open batch. A failure rolls it back, is told to onCommitError, and is thrown or kept for later. */
-  #commit(throwNow: boolean): void {
-    if (!this.#batch || this.closed) return;
-    if (this.depth > 0) {
-      // A transaction(fn) is running (a commitInterval timer met it): later.
-      clearTimeout(this.#commitTimer);
-      this.#commitTimer = setTimeout(() => this.#commit(false), 0);
-      return;
-    }
-    this.#endBatch();
-    try {
-      this.exec("COMMIT");
-      this.counters.commits++;
-    } catch (error) {
-      this.#rollback(0);
-      this.#batchLost(error as KvError, throwNow);
-    } finally {
-      this.onBatchEnd?.();
-    }
-  }
-
-  #batchLost(error: KvError, throwNow: boolean): void {
-    try {
-      this.#onCommitError?.(error);
-    } catch {
-      // The hook's own failure must not hide the commit's.
-    }
-    if (throwNow) throw error;
-    this.#lost = error;
-  }
-
-  /** Commits the open batch now; throws the error of a batch that failed. A no-op when nothing is pending. */
-  flush(): void {
-    this.#throwLost();
-    if (this.#batch && this.depth === 0) this.#commit(true);
+    if (this.feed.batches.size > 0) this.feed.yieldBatches(this.batch);
+    if (batch) this.batch?.begin();
   }
 
   /** The cached statement for `sql`, prepared on first use. */
@@ -304,21 +215,7 @@ export class Connection {
     const wrapped = wrapDriverError(error, what, code, sql);
     this.counters.errors++;
     if (wrapped instanceof KvCorruptError) this.damaged = true;
-    if (this.#batch && ABORTS_TRANSACTION.has(primaryCode(error, code) ?? 0)) {
-      // SQLite gave up the whole batch with this statement. This call throws;
-      // when earlier calls had written into the batch, their loss is said too.
-      this.#endBatch();
-      this.#rollback(0);
-      this.onBatchEnd?.();
-      if (this.#batchCalls > 1) {
-        const lost = new KvError(
-          `The batch of writes was rolled back: ${wrapped.message}`,
-          { cause: wrapped },
-          wrapped.code,
-        );
-        this.#batchLost(lost, false);
-      }
-    }
+    if (this.batch?.isOpen && ABORTS_TRANSACTION.has(primaryCode(error, code) ?? 0)) this.batch.abandon(wrapped);
     return wrapped;
   }
 
@@ -340,7 +237,7 @@ export class Connection {
     if (write && !this.readOnly) this.claimWrite();
     const depth = this.depth;
     // Inside another transaction, or inside the open batch, a savepoint.
-    const nested = depth > 0 || this.#batch;
+    const nested = depth > 0 || this.batch?.isOpen === true;
     this.exec(nested ? `SAVEPOINT kv${depth}` : write && !this.readOnly ? "BEGIN IMMEDIATE" : "BEGIN");
     this.depth = depth + 1;
     let result: T;
@@ -348,7 +245,7 @@ export class Connection {
       result = fn();
     } catch (error) {
       this.depth = depth;
-      this.#rollback(nested ? depth + 1 : 0);
+      this.rollback(nested ? depth + 1 : 0);
       throw error;
     }
     this.depth = depth;
@@ -356,14 +253,14 @@ export class Connection {
       this.exec(nested ? `RELEASE kv${depth}` : "COMMIT");
       if (!nested) this.counters.commits++;
     } catch (error) {
-      this.#rollback(nested ? depth + 1 : 0);
+      this.rollback(nested ? depth + 1 : 0);
       throw error;
     }
     return result;
   }
 
   /** Rolls back to savepoint `kv{level - 1}`, or the whole transaction when `level` is 0. */
-  #rollback(level: number): void {
+  rollback(level: number): void {
     try {
       this.driver.exec(level > 0 ? `ROLLBACK TO kv${level - 1}; RELEASE kv${level - 1}` : "ROLLBACK");
     } catch {
@@ -377,7 +274,7 @@ export class Connection {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     let lost: unknown;
     try {
-      this.flush();
+      this.batch?.flush();
     } catch (error) {
       lost = error;
     }

@@ -28,7 +28,7 @@ export class ChangeFeed {
   readonly batches: Set<OpenBatch> = new Set();
 
   /** Commits every open batch on the file but `self`'s. */
-  yieldBatches(self: OpenBatch): void {
+  yieldBatches(self: OpenBatch | undefined): void {
     for (const batch of this.batches) if (batch !== self) batch.commitForOther();
   }
 

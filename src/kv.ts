@@ -1064,7 +1064,7 @@ export class Kv implements Disposable, Iterable<[string, unknown]> {
    * ```
    */
   flush(): void {
-    this.#check("flush").flush();
+    this.#check("flush").batch?.flush();
   }
 
   /**

@@ -33,7 +33,7 @@ export function checkpoint(conn: Connection, mode: CheckpointMode): CheckpointRe
       `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
     );
   }
-  if (conn.depth === 0) conn.flush();
+  if (conn.depth === 0) conn.batch?.flush();
   const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
   conn.counters.checkpoints++;
   return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
@@ -47,7 +47,7 @@ export function vacuum(conn: Connection, options: { pages?: number } | undefined
     throw new RangeError(`Cannot vacuum: pages must be a whole number >= 1, received ${typeName(pages)}`);
   }
   if (conn.depth > 0) throw new KvError("Cannot vacuum: a transaction is open");
-  conn.flush();
+  conn.batch?.flush();
   conn.checkWrite("vacuum", false);
   if (pages === undefined) return conn.exec("VACUUM");
   if (Number(conn.prepare("PRAGMA auto_vacuum").get([])![0]) !== 2) {
@@ -83,6 +83,6 @@ export function backup(conn: Connection, path: unknown, options: { overwrite?: b
     throw new RangeError(`Cannot back up: path must name a file, received ${typeName(path)}`);
   }
   if (conn.depth > 0) throw new KvError("Cannot back up: a transaction is open");
-  conn.flush();
+  conn.batch?.flush();
   backupTo(conn, path, overwrite);
 }

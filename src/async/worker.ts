@@ -251,7 +251,7 @@ function drain(): void {
       handle(req);
     }
     if (closing) return finish();
-    if (!dirty) dirty = conn!.batchOpen;
+    if (!dirty) dirty = conn!.batch?.isOpen === true;
     sendReplies();
     if (performance.now() - start > TURN_MS) return;
     const seen = Atomics.load(bell, 0);
@@ -301,11 +301,13 @@ async function start(): Promise<void> {
     return;
   }
   conn = kvInternals(root).conn;
-  conn.onBatchEnd = () => {
-    if (!dirty) return;
-    dirty = false;
-    post({ dirty: false });
-  };
+  if (conn.batch !== undefined) {
+    conn.batch.onEnd = () => {
+      if (!dirty) return;
+      dirty = false;
+      post({ dirty: false });
+    };
+  }
   port.on("message", (batch) => {
     inbox.push(batch);
     drain();
