@@ -9,7 +9,14 @@ import type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 import type { Codec } from "./codec.ts";
 import { type ChangeFeed, feedFor } from "./feed.ts";
 import { Batch } from "./batch.ts";
-import { KvClosedError, KvCorruptError, type KvError, KvReadOnlyError, primaryCode, wrapDriverError } from "./errors.ts";
+import {
+  KvClosedError,
+  KvCorruptError,
+  type KvError,
+  KvReadOnlyError,
+  primaryCode,
+  wrapDriverError,
+} from "./errors.ts";
 
 /** A prepared statement that reports driver failures as kvsqlite errors. */
 export class Prepared {
@@ -179,6 +186,11 @@ export class Connection {
   claimWrite(batch = true): void {
     if (this.feed.batches.size > 0) this.feed.yieldBatches(this.batch);
     if (batch) this.batch?.begin();
+  }
+
+  /** Announces a write of `key` (or of the whole table) to this process's caches of the file. */
+  changed(table: string, key?: string): void {
+    if (this.feed.listeners.size > 0) this.feed.notify(table, key);
   }
 
   /** The cached statement for `sql`, prepared on first use. */

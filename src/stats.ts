@@ -6,6 +6,8 @@
 
 import { statSync } from "node:fs";
 import type { Connection, Counters } from "./connection.ts";
+import type { SqlRow } from "./driver.ts";
+import { isLive } from "./expiry.ts";
 
 export type { Counters } from "./connection.ts";
 
@@ -47,4 +49,21 @@ export function readStats(conn: Connection, keys: number): KvStats {
     walBytes: walBytes(conn.path),
     driver: conn.driver.name,
   };
+}
+
+/** Counts one look-up of a row whose third column is its expiry; true when the row is live. */
+export function countLookup(conn: Connection, row: SqlRow | undefined): row is SqlRow {
+  const counters = conn.counters;
+  counters.gets++;
+  if (row === undefined) {
+    counters.misses++;
+    return false;
+  }
+  if (row[2] !== null && !isLive(row[2], conn.now())) {
+    counters.misses++;
+    counters.expiredReads++;
+    return false;
+  }
+  counters.hits++;
+  return true;
 }

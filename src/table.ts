@@ -13,8 +13,13 @@ import { createTableSql, tagTableName } from "./schema.ts";
 /** `?` is the current time; a row is live when it has no expiry or expires later. */
 export const LIVE = "(expire_time IS NULL OR expire_time > ?)";
 
-/** What a listing selects, by shape number. */
-export const PAGE_COLUMNS = ["k", "v, kind", "k, v, kind", "k, v, kind, expire_time, version"] as const;
+/** What a listing selects: its shape, numbered so that statements are found by index on every listing's path. */
+export const Shape = { keys: 0, values: 1, entries: 2, list: 3 } as const;
+/** One of {@link Shape}'s values. */
+export type Shape = typeof Shape[keyof typeof Shape];
+
+/** The columns of each {@link Shape}. */
+const PAGE_COLUMNS = ["k", "v, kind", "k, v, kind", "k, v, kind, expire_time, version"] as const;
 
 /** The largest listing limit written into a statement rather than bound; also `list()`'s page size. */
 export const LITERAL_LIMIT = 256;
@@ -340,7 +345,7 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
    * call on node:sqlite), no limit means no `LIMIT` clause, and a larger one is
    * bound. Parameters: the condition's, now, [after], [limit when bound].
    */
-  page(cond: KeyCondition, shape: number, reverse: boolean, after: boolean, limit: number | undefined): Prepared {
+  page(cond: KeyCondition, shape: Shape, reverse: boolean, after: boolean, limit: number | undefined): Prepared {
     // Indexed by numbers, not by a name built per call: this is every listing's path.
     let pages = this.#pages.get(cond.sql);
     if (pages === undefined) this.#pages.set(cond.sql, pages = []);
@@ -350,7 +355,7 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
     return byLimit[at] ??= this.#pageStatement(cond, shape, reverse, after, limit);
   }
 
-  #pageStatement(cond: KeyCondition, shape: number, reverse: boolean, after: boolean, limit: number | undefined) {
+  #pageStatement(cond: KeyCondition, shape: Shape, reverse: boolean, after: boolean, limit: number | undefined) {
     const seek = after ? (reverse ? " AND k < ?" : " AND k > ?") : "";
     const clause = limit === undefined ? "" : limit <= LITERAL_LIMIT ? ` LIMIT ${limit}` : " LIMIT ?";
     const where = cond.sql.replaceAll(TAGS, this.tq);

@@ -4,9 +4,11 @@
  * @module
  */
 
-export type { CheckpointMode, CheckpointResult, CloseOptions, Kv, KvEntry, SetOptions } from "./kv.ts";
+export type { AsyncKvStore, CloseOptions, Iter, KvEntry, KvMethods, Mode, Ret, TxResult } from "./api.ts";
+export type { CheckpointMode, CheckpointResult, Kv, SetOptions } from "./kv.ts";
 export type { KvOptions } from "./options.ts";
 export type { KvAsync, KvAsyncOptions } from "./async/client.ts";
+export type { Forwarded, HandWritten } from "./async/methods.ts";
 export type { Counters, KvStats } from "./stats.ts";
 export type { KeyQuery, ListOptions } from "./query.ts";
 export type { ExpiryOptions } from "./expiry.ts";

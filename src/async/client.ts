@@ -7,25 +7,31 @@
  * @module
  */
 
+import type { AsyncKvStore, CloseOptions, KvEntry, KvMethods } from "../api.ts";
 import { Channel } from "./channel.ts";
+import { FORWARDED, type Forwarded } from "./methods.ts";
 import { encodeValue, taggedJson } from "../codec.ts";
-import type { ExpiryOptions } from "../expiry.ts";
 import { checkKey } from "../keys.ts";
 import { checkListOptions, compileQuery, type KeyQuery, type ListOptions } from "../query.ts";
 import { checkName } from "../names.ts";
 import { typeName } from "../check.ts";
-import type { CheckpointMode, CheckpointResult, CloseOptions, KvEntry } from "../kv.ts";
 import { type KvOptions, resolveOptions } from "../options.ts";
 import { unrefInterval } from "../runtime.ts";
-import type { KvStats } from "../stats.ts";
 import { encodeEntries, type SetOptions } from "../write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
 
 /**
- * A store whose calls run in a worker thread: the methods of `Kv`, each
- * returning a promise. Obtain one with `openKvAsync()`.
+ * The methods {@link KvAsync} forwards to its worker as they are (their
+ * documentation is {@link KvMethods}'s): installed on its prototype below.
+ */
+export interface KvAsync extends Pick<KvMethods<"async">, Forwarded> {}
+
+/**
+ * A store whose calls run in a worker thread: the methods of the synchronous
+ * `Kv`, each returning a promise of the same result (every method is
+ * documented on {@link KvMethods}). Obtain one with `openKvAsync()`.
  *
  * @example
  * ```ts
@@ -36,11 +42,25 @@ const PAGE = 256;
  * assert.deepEqual(await kv.get("session:42"), { user: "ada" });
  * ```
  */
-export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[string, unknown]> {
+export class KvAsync implements AsyncKvStore, Disposable {
   readonly #channel: Channel;
   readonly #ns: string[];
   readonly #tx: number;
   readonly #children = new Map<string, KvAsync>();
+
+  static {
+    for (const op of FORWARDED) {
+      Object.defineProperty(KvAsync.prototype, op, {
+        value: {
+          [op](this: KvAsync, ...args: unknown[]) {
+            return this.#call(op, args);
+          },
+        }[op],
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
 
   /**
    * Not for direct use: obtain a store from `openKvAsync()`.
@@ -62,19 +82,38 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * The value of a live key (see `Kv.get`).
+   * The value of a live key (see {@link KvMethods.get}).
    *
    * @param key The key.
-   * @param fallback Returned when the key is missing or expired.
-   * @returns The value, or the fallback.
+   * @returns The value, or `undefined` when the key is missing or expired.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * await kv.set("n", 1);
+   * assert.equal(await kv.get("n"), 1);
+   * ```
    */
   get<T = unknown>(key: string): Promise<T | undefined>;
   /**
-   * The value of a live key, or `fallback` when it is missing or expired.
+   * The value of a live key, or `fallback` when it is missing or expired. The
+   * fallback stays on this thread: it is returned itself, not a copy, and may
+   * be any value (a function included).
    *
    * @param key The key.
    * @param fallback Returned when the key is missing or expired.
    * @returns The value or the fallback.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * const empty: string[] = [];
+   * assert.equal(await kv.get("missing", empty), empty);
+   * ```
    */
   get<T = unknown>(key: string, fallback: T): Promise<T>;
   async get<T>(key: string, ...fallback: [T?]): Promise<T | undefined> {
@@ -85,32 +124,22 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * A live key with its expiry and version (see `Kv.getEntry`).
-   *
-   * @param key The key.
-   * @returns The entry, or `undefined`.
-   */
-  getEntry<T = unknown>(key: string): Promise<KvEntry<T> | undefined> {
-    return this.#call("getEntry", [key]);
-  }
-
-  /**
-   * The values of many keys in one snapshot (see `Kv.getMany`).
-   *
-   * @param keys The keys.
-   * @returns One value or `undefined` per key.
-   */
-  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return this.#call("getMany", [keys]);
-  }
-
-  /**
-   * Writes a value (see `Kv.set`).
+   * Writes a value (see {@link KvMethods.set}). The value is checked and
+   * encoded on this thread, with the codec's rules and errors.
    *
    * @param key The key.
    * @param value Any value the codec can encode.
-   * @param options As for `Kv.set`.
+   * @param options As for {@link KvMethods.set}.
    * @returns `true` when written, `false` when a condition stopped the write.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { KvCodecError, openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * assert.equal(await kv.set("lock", "me", { ifAbsent: true, ttl: 10_000 }), true);
+   * await assert.rejects(kv.set("f", () => 1), KvCodecError);
+   * ```
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
     // Encoded here, with the rules and errors of the synchronous store (the
@@ -121,11 +150,20 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * Writes many entries in one transaction (see `Kv.setMany`).
+   * Writes many entries in one transaction (see {@link KvMethods.setMany}),
+   * crossing to the worker as one call.
    *
    * @param entries An iterable of `[key, value]` pairs, or a plain object.
-   * @param options As for `Kv.set`.
+   * @param options As for {@link KvMethods.set}.
    * @returns How many entries were written.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * assert.equal(await kv.setMany({ a: 1, b: 2 }), 2);
+   * ```
    */
   async setMany(
     entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
@@ -137,191 +175,24 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * Whether a key is live.
-   *
-   * @param key The key.
-   * @returns `true` when it exists and has not expired.
-   */
-  has(key: string): Promise<boolean> {
-    return this.#call("has", [key]);
-  }
-
-  /**
-   * Deletes a key.
-   *
-   * @param key The key.
-   * @returns `true` when a live key was deleted.
-   */
-  delete(key: string): Promise<boolean> {
-    return this.#call("delete", [key]);
-  }
-
-  /**
-   * Deletes keys by list or by query (see `Kv.deleteMany`).
-   *
-   * @param keysOrQuery An array of keys, or a `KeyQuery`.
-   * @returns How many live keys were deleted.
-   */
-  deleteMany(keysOrQuery: readonly string[] | KeyQuery): Promise<number> {
-    return this.#call("deleteMany", [keysOrQuery]);
-  }
-
-  /**
-   * Reads and deletes a key atomically.
-   *
-   * @param key The key.
-   * @returns The value it had, or `undefined`.
-   */
-  take<T = unknown>(key: string): Promise<T | undefined> {
-    return this.#call("take", [key]);
-  }
-
-  /**
-   * Extends a live key's expiry and returns its value (Redis GETEX).
-   *
-   * @param key The key.
-   * @param ttl Ms from now.
-   * @returns The value, or `undefined` when the key is missing.
-   */
-  touch<T = unknown>(key: string, ttl: number): Promise<T | undefined> {
-    return this.#call("touch", [key, ttl]);
-  }
-
-  /**
-   * Adds to a counter atomically (see `Kv.incr`).
-   *
-   * @param key The key.
-   * @param by The step.
-   * @param options Expiry for a key it creates.
-   * @returns The new value.
-   */
-  incr(key: string, by?: number, options?: ExpiryOptions): Promise<number>;
-  /**
-   * Adds a bigint to a counter atomically.
-   *
-   * @param key The key.
-   * @param by The step.
-   * @param options Expiry for a key it creates.
-   * @returns The new value.
-   */
-  incr(key: string, by: bigint, options?: ExpiryOptions): Promise<bigint>;
-  incr(key: string, ...rest: [(number | bigint)?, ExpiryOptions?]): Promise<number | bigint> {
-    return this.#call("incr", [key, ...rest]);
-  }
-
-  /**
-   * Ms left before a key expires.
-   *
-   * @param key The key.
-   * @returns Ms left, `Infinity` without expiry, `undefined` when missing.
-   */
-  ttl(key: string): Promise<number | undefined> {
-    return this.#call("ttl", [key]);
-  }
-
-  /**
-   * Sets a live key's expiry to `ttl` ms from now.
-   *
-   * @param key The key.
-   * @param ttl Ms from now.
-   * @returns `false` when the key is missing.
-   */
-  expire(key: string, ttl: number): Promise<boolean> {
-    return this.#call("expire", [key, ttl]);
-  }
-
-  /**
-   * Sets a live key's expiry to an absolute time.
-   *
-   * @param key The key.
-   * @param at Ms since the epoch, or a `Date`.
-   * @returns `false` when the key is missing.
-   */
-  expireAt(key: string, at: number | Date): Promise<boolean> {
-    return this.#call("expireAt", [key, at]);
-  }
-
-  /**
-   * Removes a live key's expiry.
-   *
-   * @param key The key.
-   * @returns `false` when the key is missing.
-   */
-  persist(key: string): Promise<boolean> {
-    return this.#call("persist", [key]);
-  }
-
-  /**
-   * Deletes the expired rows.
-   *
-   * @returns How many.
-   */
-  purgeExpired(): Promise<number> {
-    return this.#call("purgeExpired", []);
-  }
-
-  /**
-   * Moves a key's value, expiry and tags (see `Kv.rename`).
-   *
-   * @param from The key to move.
-   * @param to Its new name.
-   * @param options `overwrite`: replace a live `to`.
-   * @returns `false` when `from` is missing, or `to` is live and not overwritten.
-   */
-  rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<boolean> {
-    return this.#call("rename", options === undefined ? [from, to] : [from, to, options]);
-  }
-
-  /**
-   * The tags of a live key.
-   *
-   * @param key The key.
-   * @returns Its tags sorted, `[]`, or `undefined` when missing.
-   */
-  tags(key: string): Promise<string[] | undefined> {
-    return this.#call("tags", [key]);
-  }
-
-  /**
-   * Live keys, in key order.
-   *
-   * @param query Which keys.
-   * @param options `limit`, `reverse`, `after`.
-   * @returns The keys.
-   */
-  keys(query?: KeyQuery, options?: ListOptions): Promise<string[]> {
-    return this.#call("keys", [query, options]);
-  }
-
-  /**
-   * Live values, in key order.
-   *
-   * @param query Which keys.
-   * @param options `limit`, `reverse`, `after`.
-   * @returns The values.
-   */
-  values<T = unknown>(query?: KeyQuery, options?: ListOptions): Promise<T[]> {
-    return this.#call("values", [query, options]);
-  }
-
-  /**
-   * Live `[key, value]` pairs, in key order.
-   *
-   * @param query Which keys.
-   * @param options `limit`, `reverse`, `after`.
-   * @returns The pairs.
-   */
-  entries<T = unknown>(query?: KeyQuery, options?: ListOptions): Promise<[string, T][]> {
-    return this.#call("entries", [query, options]);
-  }
-
-  /**
-   * Live entries, fetched from the worker a page at a time.
+   * Live entries, fetched from the worker a page of 256 at a time (see
+   * {@link KvMethods.list}).
    *
    * @param query Which keys.
    * @param options `limit`, `reverse`, `after`.
    * @returns An async iterator of entries.
    * @throws {TypeError | RangeError} At once, for a bad query or options.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * await kv.setMany({ "a:1": 1, "a:2": 2 });
+   * const keys: string[] = [];
+   * for await (const { key } of kv.list({ prefix: "a:" })) keys.push(key);
+   * assert.deepEqual(keys, ["a:1", "a:2"]);
+   * ```
    */
   list<T = unknown>(query?: KeyQuery, options?: ListOptions): AsyncIterableIterator<KvEntry<T>> {
     this.#open("list entries");
@@ -349,25 +220,6 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * Counts live keys.
-   *
-   * @param query Which keys.
-   * @returns How many.
-   */
-  count(query?: KeyQuery): Promise<number> {
-    return this.#call("count", [query]);
-  }
-
-  /**
-   * Empties this namespace.
-   *
-   * @returns How many live keys it held.
-   */
-  clear(): Promise<number> {
-    return this.#call("clear", []);
-  }
-
-  /**
    * Runs `fn` in one SQLite transaction in the worker: it commits when `fn`
    * settles, and rolls back when it throws or rejects. Inside `fn`, calls on
    * the handle it receives, on the store itself and on its namespaces are in
@@ -376,6 +228,19 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
    *
    * @param fn Receives the transaction's handle; may be async.
    * @returns `fn`'s result.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * await kv.transaction(async (tx) => {
+   *   const balance = await tx.get<number>("account:ada", 100);
+   *   await tx.set("account:ada", balance - 10);
+   *   await tx.incr("account:bob", 10);
+   * });
+   * assert.deepEqual(await kv.getMany(["account:ada", "account:bob"]), [90, 10]);
+   * ```
    */
   async transaction<R>(fn: (tx: KvAsync) => R | Promise<R>): Promise<R> {
     if (typeof fn !== "function") {
@@ -399,10 +264,20 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * An isolated key space in the same file (see `Kv.namespace`).
+   * An isolated key space in the same file (see {@link KvMethods.namespace}).
    *
    * @param name The namespace.
    * @returns Its store, at once; the table is created in the worker before the next call runs.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * const users = kv.namespace("users"); // no await
+   * await users.set("42", "ada");
+   * assert.equal(await kv.has("42"), false);
+   * ```
    */
   namespace(name: string): KvAsync {
     this.#open("open namespace");
@@ -418,87 +293,19 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   }
 
   /**
-   * The namespaces directly below this one.
-   *
-   * @returns Their names.
-   */
-  namespaces(): Promise<string[]> {
-    return this.#call("namespaces", []);
-  }
-
-  /**
-   * Removes a namespace and everything below it.
-   *
-   * @param name The namespace.
-   * @returns `false` when it did not exist.
-   */
-  dropNamespace(name: string): Promise<boolean> {
-    return this.#call("dropNamespace", [name]);
-  }
-
-  /**
-   * Counters and gauges (see `Kv.stats`).
-   *
-   * @param options `reset`: zero the counters after reading them.
-   * @returns The stats.
-   */
-  stats(options?: { reset?: boolean }): Promise<KvStats> {
-    return this.#call("stats", options === undefined ? [] : [options]);
-  }
-
-  /**
-   * A WAL checkpoint.
-   *
-   * @param mode SQLite's checkpoint mode.
-   * @returns SQLite's report.
-   */
-  checkpoint(mode?: CheckpointMode): Promise<CheckpointResult> {
-    return this.#call("checkpoint", mode === undefined ? [] : [mode]);
-  }
-
-  /**
-   * Reclaims free space: all of it, or `pages` pages with `autoVacuum: "incremental"`.
-   *
-   * @param options `pages`.
-   */
-  vacuum(options?: { pages?: number }): Promise<void> {
-    return this.#call("vacuum", options === undefined ? [] : [options]);
-  }
-
-  /** Runs `PRAGMA optimize`. */
-  optimize(): Promise<void> {
-    return this.#call("optimize", []);
-  }
-
-  /**
-   * Checks the file.
-   *
-   * @throws {KvCorruptError} With SQLite's report.
-   */
-  integrityCheck(): Promise<void> {
-    return this.#call("integrityCheck", []);
-  }
-
-  /**
-   * Writes a consistent copy of the file.
-   *
-   * @param path The copy.
-   * @param options `overwrite` an existing file.
-   */
-  backup(path: string, options?: { overwrite?: boolean }): Promise<void> {
-    return this.#call("backup", options === undefined ? [path] : [path, options]);
-  }
-
-  /** Commits the pending batch (`durability: "batched"`); a no-op otherwise. */
-  flush(): Promise<void> {
-    return this.#call("flush", []);
-  }
-
-  /**
    * Closes the store and ends its worker thread (a namespace: that view only).
    * Idempotent; later calls reject with `KvClosedError`.
    *
    * @param options `optimize` before closing.
+   *
+   * @example
+   * ```ts
+   * import { KvClosedError, openKvAsync } from "@kvsqlite/kvsqlite";
+   * import assert from "node:assert/strict";
+   * const kv = await openKvAsync();
+   * await kv.close();
+   * await assert.rejects(kv.get("a"), KvClosedError);
+   * ```
    */
   async close(options?: CloseOptions): Promise<void> {
     if (this.#channel.closed !== undefined) return;
@@ -506,7 +313,18 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
     if (this.#ns.length === 0 && this.#tx === 0) await this.#channel.end();
   }
 
-  /** `close()`. */
+  /**
+   * `close()`, for `await using`.
+   *
+   * @example
+   * ```ts
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * {
+   *   await using kv = await openKvAsync();
+   *   await kv.set("a", 1);
+   * } // closed here, its worker ended
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -514,12 +332,32 @@ export class KvAsync implements AsyncDisposable, Disposable, AsyncIterable<[stri
   /**
    * `close()` without waiting for it, for `using` (prefer `await using`): the
    * close is posted at once, so every later call fails with `KvClosedError`.
+   *
+   * @example
+   * ```ts
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * const kv = await openKvAsync();
+   * kv[Symbol.dispose](); // what `using kv = ...` does at the end of its block
+   * ```
    */
   [Symbol.dispose](): void {
     this.close().catch(() => {});
   }
 
-  /** `[key, value]` pairs of the whole namespace, fetched a page at a time. */
+  /**
+   * `[key, value]` pairs of the whole namespace, fetched a page at a time.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * await kv.set("a", 1);
+   * const pairs: [string, unknown][] = [];
+   * for await (const pair of kv) pairs.push(pair);
+   * assert.deepEqual(pairs, [["a", 1]]);
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<[string, unknown]> {
     for await (const entry of this.list()) yield [entry.key, entry.value];
   }

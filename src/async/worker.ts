@@ -22,6 +22,7 @@ import type { SqlValue } from "../driver.ts";
 import type { SetOptions } from "../write.ts";
 import { KvClosedError, KvError } from "../errors.ts";
 import { type Reply, type Request, toWire, type WorkerInit, type WorkerMessage } from "./wire.ts";
+import { FORWARDED } from "./methods.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */
 const SPIN_MS = 0.05;
@@ -121,43 +122,12 @@ function scope(ns: string[]): Kv {
 }
 
 /**
- * The methods a request may name as they are, beyond those `handle` answers
- * itself (`list`, `getOr`, `namespace`, `sweep`, the encoded writes,
- * `transaction` and the ends of a transaction).
+ * The methods a request may name as they are: the forwarded ones, and `get`
+ * and `close` of the hand-written ones. `handle` answers the others itself
+ * (`list`, `getOr`, `namespace`, `sweep`, the encoded writes, `transaction`
+ * and the ends of a transaction).
  */
-const METHODS = new Set([
-  "get",
-  "getEntry",
-  "getMany",
-  "has",
-  "delete",
-  "deleteMany",
-  "take",
-  "touch",
-  "incr",
-  "ttl",
-  "expire",
-  "expireAt",
-  "persist",
-  "rename",
-  "keys",
-  "values",
-  "entries",
-  "count",
-  "purgeExpired",
-  "clear",
-  "namespaces",
-  "dropNamespace",
-  "tags",
-  "stats",
-  "checkpoint",
-  "vacuum",
-  "optimize",
-  "integrityCheck",
-  "backup",
-  "flush",
-  "close",
-]);
+const METHODS = new Set<string>([...FORWARDED, "get", "close"]);
 
 function handle(req: Request): void {
   const [, op, args, tx, ns, now] = req;

@@ -1,0 +1,65 @@
+/**
+ * Which methods of the declared surface (`api.ts`) the async client forwards
+ * to its worker as they are, and which it writes by hand. The client installs
+ * a forwarder for each of {@link FORWARDED}; the worker answers those and the
+ * hand-written ones' requests, and nothing else.
+ *
+ * @module
+ */
+
+import type { KvMethods } from "../api.ts";
+
+/**
+ * The methods with logic of their own on the calling thread: `get` (a
+ * fallback stays here), `set`/`setMany` (encoded here), `list` (pages),
+ * `transaction`, `namespace` (at once), `close`, and disposal.
+ */
+export type HandWritten =
+  | "get"
+  | "set"
+  | "setMany"
+  | "list"
+  | "transaction"
+  | "namespace"
+  | "close"
+  | typeof Symbol.dispose;
+
+/** Every other method: its name and arguments cross to the worker, its result comes back. */
+export type Forwarded = Exclude<keyof KvMethods<"async">, HandWritten>;
+
+// The compiler holds this object to exactly the forwarded methods: a method
+// added to the surface fails to build here until it is forwarded or written.
+const FORWARD: { [K in Forwarded]: true } = {
+  getEntry: true,
+  getMany: true,
+  has: true,
+  tags: true,
+  delete: true,
+  deleteMany: true,
+  take: true,
+  incr: true,
+  rename: true,
+  ttl: true,
+  touch: true,
+  expire: true,
+  expireAt: true,
+  persist: true,
+  purgeExpired: true,
+  keys: true,
+  values: true,
+  entries: true,
+  count: true,
+  clear: true,
+  namespaces: true,
+  dropNamespace: true,
+  stats: true,
+  checkpoint: true,
+  vacuum: true,
+  optimize: true,
+  integrityCheck: true,
+  backup: true,
+  flush: true,
+};
+
+/** The forwarded methods, by name. */
+export const FORWARDED: readonly Forwarded[] = Object.keys(FORWARD) as Forwarded[];
