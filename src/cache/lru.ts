@@ -9,9 +9,9 @@
  * @module
  */
 
-import type { Connection } from "./connection.ts";
-import type { ChangeListener } from "./feed.ts";
-import { later } from "./runtime.ts";
+import type { Connection } from "../connection.ts";
+import type { ChangeListener } from "../feed.ts";
+import { later } from "../runtime.ts";
 
 /** What L1 holds for one memoized call. */
 export interface L1Entry {
