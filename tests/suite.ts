@@ -5,19 +5,19 @@
 
 import type { Target, TestFn } from "./harness.ts";
 import type { KvOptions } from "../src/options.ts";
-import { valueTests } from "./suite_values.ts";
-import { opsTests } from "./suite_ops.ts";
-import { limitTests, queryTests } from "./suite_query.ts";
-import { adminTests } from "./suite_admin.ts";
-import { reliabilityTests } from "./suite_reliability.ts";
-import { modelTests } from "./suite_model.ts";
-import { faultTests } from "./suite_fault.ts";
-import { tagTests } from "./suite_tags.ts";
-import { cacheTests } from "./suite_cache.ts";
-import { batchedTests } from "./suite_batched.ts";
-import { firstHourTests } from "./suite_first_hour.ts";
-import { lineageTests } from "./suite_lineage.ts";
-import { asyncTests } from "./suite_async.ts";
+import { valueTests } from "./suite/values.ts";
+import { opsTests } from "./suite/writes.ts";
+import { limitTests, queryTests } from "./suite/query.ts";
+import { adminTests } from "./suite/schema.ts";
+import { reliabilityTests } from "./suite/reliability.ts";
+import { modelTests } from "./suite/model.ts";
+import { faultTests } from "./suite/fault.ts";
+import { tagTests } from "./suite/tags.ts";
+import { cacheTests } from "./suite/cache.ts";
+import { batchedTests } from "./suite/batched.ts";
+import { firstHourTests } from "./suite/maintenance.ts";
+import { lineageTests } from "./suite/open.ts";
+import { asyncTests } from "./suite/async.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 

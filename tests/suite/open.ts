@@ -1,6 +1,6 @@
-import { assert } from "./assert.ts";
-import { syncOnly, type Target, type TestFn } from "./harness.ts";
-import { rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { syncOnly, type Target, type TestFn } from "../harness.ts";
+import { rawAll, tempFile } from "../util.ts";
 
 /** SNKV's configuration and stats: page size, WAL size limit, incremental vacuum, counters with reset. */
 export function lineageTests(test: TestFn, t: Target): void {

@@ -1,10 +1,10 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KvCorruptError, KvError } from "../src/errors.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
-import { tempDir, tempFile } from "./util.ts";
+import { KvCorruptError, KvError } from "../../src/errors.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { cannotMount, mountTmpfs } from "./reliability.ts";
+import { tempDir, tempFile } from "../util.ts";
 
 const escape = (s: string) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 

@@ -1,8 +1,8 @@
-import { assert } from "./assert.ts";
-import { compileQuery } from "../src/keys.ts";
-import type { Target, TestFn } from "./harness.ts";
-import type { Kv } from "../src/kv.ts";
-import { rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { compileQuery } from "../../src/keys.ts";
+import type { Target, TestFn } from "../harness.ts";
+import type { Kv } from "../../src/kv.ts";
+import { rawAll, tempFile } from "../util.ts";
 
 /** KeyQuery and ListOptions. */
 export function queryTests(test: TestFn, t: Target): void {

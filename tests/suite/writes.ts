@@ -1,7 +1,7 @@
-import { assert } from "./assert.ts";
-import { KvCodecError } from "../src/errors.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { manualClock, rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { KvCodecError } from "../../src/errors.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { manualClock, rawAll, tempFile } from "../util.ts";
 
 /** TTL, conditional writes and the single-key operations. */
 export function opsTests(test: TestFn, t: Target): void {

@@ -1,20 +1,20 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors.ts";
-import type { KvAsync } from "../src/async.ts";
-import type { KvOptions } from "../src/options.ts";
-import { openKv, openKvAsync } from "../mod.ts";
+import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../../src/errors.ts";
+import type { KvAsync } from "../../src/async.ts";
+import type { KvOptions } from "../../src/options.ts";
+import { openKv, openKvAsync } from "../../mod.ts";
 import {
   type BetterDatabaseClass,
   openKv as openBetter,
   openKvAsync as openBetterAsync,
-} from "../adapters/better_sqlite3.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
-import { currentRuntime, runWorker } from "./suite_process.ts";
-import { tempDir, tempFile } from "./util.ts";
+} from "../../adapters/better_sqlite3.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { cannotMount, mountTmpfs } from "./reliability.ts";
+import { currentRuntime, runWorker } from "./process.ts";
+import { tempDir, tempFile } from "../util.ts";
 
 /** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {
@@ -305,7 +305,7 @@ export function asyncProcessTests(test: TestFn): void {
     test("deno: under narrow permissions the worker needs read access to the package's folder, and says so", async () => {
       const path = tempFile();
       const dir = dirname(path);
-      const root = fileURLToPath(new URL("..", import.meta.url));
+      const root = fileURLToPath(new URL("../..", import.meta.url));
       const narrow = (read: string) => ({ ...rt, args: ["run", `--allow-read=${read}`, `--allow-write=${dir}`] });
       const refused = await runWorker(narrow(dir), ["async-exit", path, "immediate"]);
       assert.notEqual(refused.code, 0);

@@ -1,8 +1,8 @@
-import { assert } from "./assert.ts";
-import { KvClosedError, KvCodecError } from "../src/errors.ts";
-import type { Codec } from "../src/codec.ts";
-import { syncOnly, type Target, type TestFn } from "./harness.ts";
-import { manualClock, rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { KvClosedError, KvCodecError } from "../../src/errors.ts";
+import type { Codec } from "../../src/codec.ts";
+import { syncOnly, type Target, type TestFn } from "../harness.ts";
+import { manualClock, rawAll, tempFile } from "../util.ts";
 
 class Point {
   x: number;

@@ -1,8 +1,8 @@
-import { assert } from "./assert.ts";
-import { KvCodecError } from "../src/errors.ts";
-import { compileQuery, TAGS } from "../src/keys.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { manualClock, rawAll, rawExec, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { KvCodecError } from "../../src/errors.ts";
+import { compileQuery, TAGS } from "../../src/keys.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { manualClock, rawAll, rawExec, tempFile } from "../util.ts";
 
 const tagRows = (t: Target, path: string, table = "kv") =>
   rawAll(t.raw, path, `SELECT tag, k FROM "kvsqlite_tags/${table}" ORDER BY tag, k`);

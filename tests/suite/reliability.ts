@@ -1,10 +1,10 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KvCodecError, KvError, KvReadOnlyError, KvSchemaError } from "../src/errors.ts";
-import { syncOnly, type Target, type TestFn } from "./harness.ts";
-import { manualClock, rawAll, rawExec, tempDir, tempFile } from "./util.ts";
+import { KvCodecError, KvError, KvReadOnlyError, KvSchemaError } from "../../src/errors.ts";
+import { syncOnly, type Target, type TestFn } from "../harness.ts";
+import { manualClock, rawAll, rawExec, tempDir, tempFile } from "../util.ts";
 
 /** An array nested `depth` levels deep around `leaf`. */
 export function nested(depth: number, leaf: unknown = "leaf"): unknown {

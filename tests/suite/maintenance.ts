@@ -1,10 +1,10 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KvError } from "../src/errors.ts";
-import { fromDriver } from "../src/open.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { manualClock, tempDir, tempFile } from "./util.ts";
+import { KvError } from "../../src/errors.ts";
+import { fromDriver } from "../../src/open.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { manualClock, tempDir, tempFile } from "../util.ts";
 
 /** touch, backup and the other things a new user reaches for in the first hour. */
 export function firstHourTests(test: TestFn, t: Target): void {

@@ -1,9 +1,16 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KvBusyError, KvClosedError, KvCorruptError, KvError, KvReadOnlyError, KvSchemaError } from "../src/errors.ts";
-import { syncOnly, type Target, type TestFn } from "./harness.ts";
-import { manualClock, rawAll, rawExec, tempDir, tempFile } from "./util.ts";
+import {
+  KvBusyError,
+  KvClosedError,
+  KvCorruptError,
+  KvError,
+  KvReadOnlyError,
+  KvSchemaError,
+} from "../../src/errors.ts";
+import { syncOnly, type Target, type TestFn } from "../harness.ts";
+import { manualClock, rawAll, rawExec, tempDir, tempFile } from "../util.ts";
 
 /** Transactions, namespaces, stats, maintenance, errors, schema and options. */
 export function adminTests(test: TestFn, t: Target): void {
