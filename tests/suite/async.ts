@@ -12,9 +12,8 @@ import {
   openKvAsync as openBetterAsync,
 } from "../../adapters/better_sqlite3.ts";
 import type { Target, TestFn } from "../harness.ts";
-import { cannotMount, mountTmpfs } from "./reliability.ts";
 import { currentRuntime, runWorker } from "./process.ts";
-import { tempDir, tempFile } from "../util.ts";
+import { cannotMount, mountTmpfs, tempDir, tempFile } from "../util.ts";
 
 /** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {

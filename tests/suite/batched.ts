@@ -1,8 +1,7 @@
 import { assert } from "../assert.ts";
 import { KvError } from "../../src/errors.ts";
 import type { Target, TestFn } from "../harness.ts";
-import { rawAll, tempFile } from "../util.ts";
-import { cannotMount, mountTmpfs } from "./reliability.ts";
+import { cannotMount, mountTmpfs, rawAll, tempFile } from "../util.ts";
 import { join } from "node:path";
 
 const task = () => new Promise<void>((resolve) => setImmediate(resolve));

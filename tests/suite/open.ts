@@ -1,9 +1,62 @@
 import { assert } from "../assert.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { KvClosedError, KvReadOnlyError } from "../../src/errors.ts";
 import { syncOnly, type Target, type TestFn } from "../harness.ts";
-import { rawAll, tempFile } from "../util.ts";
+import { rawAll, tempDir, tempFile } from "../util.ts";
 
-/** SNKV's configuration and stats: page size, WAL size limit, incremental vacuum, counters with reset. */
-export function lineageTests(test: TestFn, t: Target): void {
+/** Opening and closing a store: options, paths, pragmas, fromDatabase, read-only stores, close and using. */
+export function openTests(test: TestFn, t: Target): void {
+  test("bad options are refused before anything is opened", async () => {
+    const dir = tempDir();
+    const path = join(dir, "sub", "x.db");
+    await assert.rejects(async () => await t.openKv(path, { bogus: 1 } as never), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { journalMode: "memory" as never }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { synchronous: "extra" as never }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { busyTimeout: -1 }), RangeError);
+    await assert.rejects(async () => await t.openKv(path, { sweepInterval: "1" as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { now: 5 as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(path, { codec: {} as never }), TypeError);
+    await assert.rejects(async () => await t.openKv(5 as never), TypeError);
+    await assert.rejects(async () => await t.openKv(""), RangeError);
+    assert.equal(existsSync(path), false);
+  });
+
+  test("parent folders are created, and no path means memory", async () => {
+    const dir = tempDir();
+    const path = join(dir, "a", "b", "c.db");
+    await (await t.openKv(path)).close();
+    assert.ok(existsSync(path));
+    await using m = await t.openKv();
+    await m.set("a", 1);
+    assert.equal((await m.stats()).walBytes, null);
+  });
+
+  test("a store opens with WAL, synchronous NORMAL and a 5000 ms busy timeout unless told otherwise", async () => {
+    const path = tempFile();
+    const a = t.fromDatabase(path);
+    assert.equal(a.pragma("journal_mode"), "wal");
+    assert.equal(a.pragma("synchronous"), 1);
+    assert.equal(a.pragma("busy_timeout"), 5000);
+    assert.equal(a.pragma("mmap_size"), 268435456);
+    await a.kv.close();
+    a.closeUser();
+    const b = t.fromDatabase(tempFile(), {
+      journalMode: "delete",
+      synchronous: "full",
+      busyTimeout: 250,
+      cacheSize: -4096,
+      mmapSize: 0,
+    });
+    assert.equal(b.pragma("journal_mode"), "delete");
+    assert.equal(b.pragma("synchronous"), 2);
+    assert.equal(b.pragma("busy_timeout"), 250);
+    assert.equal(b.pragma("cache_size"), -4096);
+    assert.equal(b.pragma("mmap_size"), 0);
+    await b.kv.close();
+    b.closeUser();
+  }, syncOnly(t, "reads the pragmas through the user's handle (fromDatabase)"));
+
   test("pageSize and autoVacuum apply when the file is created and leave an existing file alone", async () => {
     const path = tempFile();
     await (await t.openKv(path, { pageSize: 8192, autoVacuum: "incremental" })).close();
@@ -28,43 +81,82 @@ export function lineageTests(test: TestFn, t: Target): void {
     }
   }, syncOnly(t, "reads the pragmas through the user's handle (fromDatabase)"));
 
-  test("vacuum({ pages }) frees at most that many pages, on a file created for it", async () => {
+  test("fromDatabase leaves the user's handle open unless closeDatabase is true", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path, { autoVacuum: "incremental" });
-    await kv.setMany(Array.from({ length: 2000 }, (_, i) => [`k${i}`, "x".repeat(500)] as [string, string]));
-    await kv.clear();
-    await kv.checkpoint("truncate");
-    const free = () => Number(rawAll(t.raw, path, "PRAGMA freelist_count")[0]![0]);
-    const before = free();
-    assert.ok(before > 20, `${before} free pages`);
-    await kv.vacuum({ pages: 10 });
-    await kv.checkpoint("truncate");
-    assert.equal(free(), before - 10);
-    await assert.rejects(async () => await kv.vacuum({ pages: 0 }), RangeError);
-    await using plain = await t.openKv(tempFile());
-    await assert.rejects(async () => await plain.vacuum({ pages: 5 }), /autoVacuum: "incremental"/);
-    await plain.vacuum();
+    const a = t.fromDatabase(path);
+    await a.kv.set("x", 1);
+    await a.kv.close();
+    assert.equal(a.userHandleWorks(), true);
+    a.closeUser();
+    const b = t.fromDatabase(path, { closeDatabase: true });
+    assert.equal(await b.kv.get("x"), 1);
+    await b.kv.close();
+    assert.equal(b.userHandleWorks(), false);
+  }, syncOnly(t, "fromDatabase wraps a handle of the calling thread"));
+
+  test("a read-only store reads and refuses every write with KvReadOnlyError", async () => {
+    const path = tempFile();
+    {
+      await using kv = await t.openKv(path);
+      await kv.set("a", 1);
+      await kv.namespace("n").set("x", 1);
+    }
+    await using ro = await t.openKv(path, { readOnly: true });
+    assert.equal(await ro.get("a"), 1);
+    assert.equal(await ro.namespace("n").get("x"), 1);
+    for (
+      const write of [
+        async () => await ro.set("b", 1),
+        async () => await ro.delete("a"),
+        async () => await ro.incr("a"),
+        async () => await ro.clear(),
+        async () => await ro.purgeExpired(),
+        async () => await ro.setMany({ c: 1 }),
+        async () => await ro.rename("a", "z"),
+        async () => await ro.expire("a", 5),
+      ]
+    ) {
+      await assert.rejects(write, KvReadOnlyError);
+    }
+    await assert.rejects(async () => await ro.transaction((tx) => tx.set("b", 1)), KvReadOnlyError);
+    assert.deepEqual(await ro.entries(), [["a", 1]]);
   });
 
-  test("stats counts rows iterated, errors and checkpoints, and { reset } returns and zeroes the counters", async () => {
-    await using kv = await t.openKv(tempFile());
-    await kv.setMany({ a: 1, b: 2, c: 3 });
-    await kv.keys();
-    await Array.fromAsync(kv.list({ prefix: "a" }));
-    await kv.checkpoint();
-    try {
-      await kv.transaction(() => kv.vacuum());
-    } catch { /* a vacuum inside a transaction is refused before SQLite is asked */ }
-    const s = await kv.stats({ reset: true });
-    assert.equal(s.rowsIterated, 4);
-    assert.equal(s.checkpoints, 1);
-    assert.equal(s.sets, 3);
-    assert.equal(typeof s.errors, "number");
-    const after = await kv.stats();
-    assert.equal(after.sets, 0);
-    assert.equal(after.rowsIterated, 0);
-    assert.equal(after.keys, 3, "gauges are not counters");
-    await assert.rejects(async () => await kv.stats({ reset: "yes" } as never), TypeError);
-    await assert.rejects(async () => await kv.stats({ clear: true } as never), TypeError);
+  test("every method throws KvClosedError after close, and close is idempotent", async () => {
+    const kv = await t.openKv();
+    await kv.set("a", 1);
+    const it = kv.list();
+    const ns = kv.namespace("n");
+    await kv.close();
+    await kv.close();
+    await ns.close(); // a namespace of a closed store closes quietly too
+    await assert.rejects(async () => await ns.get("a"), KvClosedError);
+    const calls: (() => unknown)[] = [
+      async () => await kv.get("a"),
+      async () => await kv.set("a", 1),
+      async () => await kv.has("a"),
+      async () => await kv.delete("a"),
+      async () => await kv.keys(),
+      async () => await kv.count(),
+      async () => await kv.transaction(() => 1),
+      async () => await kv.stats(),
+      () => kv.namespace("x"),
+      async () => await kv.incr("n"),
+      async () => await kv.getMany(["a"]),
+      async () => await kv.purgeExpired(),
+      async () => await it.next(),
+      async () => await Array.fromAsync(kv),
+    ];
+    for (const call of calls) await assert.rejects(async () => await call(), KvClosedError);
+  });
+
+  test("using disposes the store", async () => {
+    let outer: { get(k: string): unknown } | undefined;
+    {
+      await using kv = await t.openKv();
+      outer = kv;
+      await kv.set("a", 1);
+    }
+    await assert.rejects(async () => await outer!.get("a"), KvClosedError);
   });
 }

@@ -1,145 +1,10 @@
 import { assert } from "../assert.ts";
 import { KvCodecError } from "../../src/errors.ts";
 import type { Target, TestFn } from "../harness.ts";
-import { manualClock, rawAll, tempFile } from "../util.ts";
+import { manualClock } from "../util.ts";
 
-/** TTL, conditional writes and the single-key operations. */
-export function opsTests(test: TestFn, t: Target): void {
-  test("an expired key is invisible to every read at once, before any purge", async () => {
-    const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
-    await kv.set("e", "soon", { ttl: 1000 });
-    await kv.set("p", "forever");
-    clock.advance(999);
-    assert.equal(await kv.get("e"), "soon");
-    clock.advance(1);
-    assert.equal(await kv.get("e"), undefined);
-    assert.equal(await kv.get("e", "fb"), "fb");
-    assert.equal(await kv.getEntry("e"), undefined);
-    assert.equal(await kv.has("e"), false);
-    assert.deepEqual(await kv.getMany(["e", "p"]), [undefined, "forever"]);
-    assert.deepEqual(await kv.keys(), ["p"]);
-    assert.deepEqual(await kv.values(), ["forever"]);
-    assert.deepEqual(await kv.entries(), [["p", "forever"]]);
-    assert.deepEqual((await Array.fromAsync(kv.list())).map((e) => e.key), ["p"]);
-    assert.equal(await kv.count(), 1);
-    assert.equal(await kv.ttl("e"), undefined);
-    assert.equal(await kv.take("e"), undefined);
-    await kv.set("e2", 1, { ttl: 5 });
-    clock.advance(5);
-    assert.equal(await kv.rename("e2", "r"), false);
-    assert.equal(await kv.delete("e2"), false);
-    assert.equal(await kv.expire("e2", 1000), false);
-    assert.equal(await kv.persist("e2"), false);
-    assert.equal(await kv.set("e2", "new", { ifPresent: true }), false);
-    assert.equal(await kv.set("e2", "new", { ifAbsent: true }), true);
-    assert.equal(await kv.get("e2"), "new");
-  });
-
-  test("ttl reports ms left, Infinity without expiry, undefined when missing or expired", async () => {
-    const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
-    await kv.set("a", 1, { ttl: 1500 });
-    await kv.set("b", 2);
-    clock.advance(500);
-    assert.equal(await kv.ttl("a"), 1000);
-    assert.equal(await kv.ttl("b"), Infinity);
-    assert.equal(await kv.ttl("c"), undefined);
-    clock.advance(1000);
-    assert.equal(await kv.ttl("a"), undefined);
-  });
-
-  test("an expiresAt in the past writes the key already expired", async () => {
-    const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
-    assert.equal(await kv.set("past", 1, { expiresAt: clock.now() - 1 }), true);
-    assert.equal(await kv.set("now", 1, { expiresAt: clock.now() }), true);
-    assert.equal(await kv.set("pastDate", 1, { expiresAt: new Date(clock.now() - 1) }), true);
-    assert.equal(await kv.set("future", 1, { expiresAt: new Date(clock.now() + 10) }), true);
-    assert.deepEqual(await kv.keys(), ["future"]);
-    assert.equal((await kv.getEntry("future"))!.expiresAt, clock.now() + 10);
-  });
-
-  test("a ttl that is not a finite number is refused and nothing is written", async () => {
-    await using kv = await t.openKv();
-    await kv.set("k", "before");
-    await assert.rejects(
-      async () => await kv.set("k", "after", { ttl: NaN }),
-      /ttl must be a finite number > 0, received NaN/,
-    );
-    await assert.rejects(async () => await kv.set("k", "after", { ttl: Infinity }), RangeError);
-    await assert.rejects(async () => await kv.set("k", "after", { ttl: "10" as unknown as number }), TypeError);
-    await assert.rejects(async () => await kv.set("k", "after", { expiresAt: "x" as unknown as number }), TypeError);
-    await assert.rejects(async () => await kv.set("k", "after", { expiresAt: new Date(NaN) }), RangeError);
-    await assert.rejects(async () => await kv.set("k", "after", { ttl: 1, expiresAt: 5 }), TypeError);
-    await assert.rejects(async () => await kv.setMany([["k", "after"]], { ttl: NaN }), RangeError);
-    await assert.rejects(async () => await kv.expire("k", NaN), RangeError);
-    assert.equal(await kv.get("k"), "before");
-    assert.equal(await kv.ttl("k"), Infinity);
-  });
-
-  test("expire, expireAt and persist change expiry without rewriting the value", async () => {
-    const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
-    await kv.set("a", { v: 1 });
-    const version = (await kv.getEntry("a"))!.version;
-    assert.equal(await kv.expire("a", 100), true);
-    assert.equal(await kv.ttl("a"), 100);
-    assert.equal(await kv.expireAt("a", new Date(clock.now() + 50)), true);
-    assert.equal(await kv.ttl("a"), 50);
-    assert.equal(await kv.persist("a"), true);
-    assert.equal(await kv.ttl("a"), Infinity);
-    assert.deepEqual(await kv.get("a"), { v: 1 });
-    assert.equal((await kv.getEntry("a"))!.version, version);
-    assert.equal(await kv.expire("missing", 10), false);
-    assert.equal(await kv.expireAt("missing", 10), false);
-    assert.equal(await kv.persist("missing"), false);
-    assert.equal(await kv.expireAt("a", clock.now()), true);
-    assert.equal(await kv.has("a"), false);
-  });
-
-  test("purgeExpired deletes only expired rows and returns how many", async () => {
-    const clock = manualClock();
-    const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now });
-    await kv.setMany([["a", 1], ["b", 2]], { ttl: 10 });
-    await kv.set("c", 3, { ttl: 100 });
-    await kv.set("d", 4);
-    clock.advance(10);
-    assert.equal(await kv.purgeExpired(), 2);
-    assert.equal(await kv.purgeExpired(), 0);
-    await kv.flush(); // another connection looks at the file next
-    assert.deepEqual(rawAll(t.raw, path, `SELECT k FROM kv ORDER BY k`), [["c"], ["d"]]);
-    assert.equal((await kv.stats()).purged, 2);
-  });
-
-  test("purgeExpired's statement searches the expiry index instead of scanning the table", async () => {
-    const path = tempFile();
-    await (await t.openKv(path)).close();
-    const plan = rawAll(t.raw, path, `EXPLAIN QUERY PLAN DELETE FROM "kv" WHERE expire_time <= ?`, 1).map((r) =>
-      String(r[3])
-    )
-      .join("\n");
-    assert.match(plan, /SEARCH kv USING (COVERING )?INDEX kv\.expire_time/);
-    assert.doesNotMatch(plan, /SCAN/);
-  });
-
-  test("sweepInterval purges on a timer", async () => {
-    const clock = manualClock();
-    const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now, sweepInterval: 10 });
-    await kv.namespace("n").set("x", 1, { ttl: 1 });
-    await kv.set("a", 1, { ttl: 1 });
-    await kv.flush(); // written for the raw connection below to see (a no-op in the default mode)
-    clock.advance(5);
-    const deadline = Date.now() + 5000;
-    while (rawAll(t.raw, path, `SELECT count(*) FROM kv`)[0]![0] !== 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(rawAll(t.raw, path, `SELECT count(*) FROM kv`)[0]![0], 0);
-    assert.equal(rawAll(t.raw, path, `SELECT count(*) FROM "kv/n"`)[0]![0], 0);
-  });
-
+/** Conditional writes, setMany, incr, delete, take and rename. */
+export function writeTests(test: TestFn, t: Target): void {
   test("ifAbsent writes only when the key is missing or expired", async () => {
     const clock = manualClock();
     await using kv = await t.openKv(":memory:", { now: clock.now });
@@ -162,27 +27,6 @@ export function opsTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await kv.set("a", 3, { ifPresent: true, ifAbsent: true }), TypeError);
     await assert.rejects(async () => await kv.set("a", 3, { ifPresent: "yes" as unknown as boolean }), TypeError);
     assert.equal(await kv.get("a"), 2);
-  });
-
-  test("keepTtl keeps a live key's expiry and gives a new key none", async () => {
-    const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
-    await kv.set("a", 1, { ttl: 100 });
-    clock.advance(40);
-    assert.equal(await kv.set("a", 2, { keepTtl: true }), true);
-    assert.equal(await kv.get("a"), 2);
-    assert.equal(await kv.ttl("a"), 60);
-    assert.equal(await kv.set("a", 3), true);
-    assert.equal(await kv.ttl("a"), Infinity, "a plain set clears the expiry");
-    await kv.set("b", 1, { ttl: 10 });
-    clock.advance(10);
-    await kv.set("b", 2, { keepTtl: true });
-    assert.equal(await kv.ttl("b"), Infinity, "an expired key's ttl is not kept");
-    await kv.set("c", 1, { ttl: 50 });
-    assert.equal(await kv.set("c", 2, { keepTtl: true, ifPresent: true }), true);
-    assert.equal(await kv.ttl("c"), 50);
-    await assert.rejects(async () => await kv.set("a", 4, { keepTtl: true, ttl: 5 }), TypeError);
-    assert.equal(await kv.get("a"), 3);
   });
 
   test("ifVersion writes only over the version that was read, and every write changes the version", async () => {
@@ -255,23 +99,6 @@ export function opsTests(test: TestFn, t: Target): void {
     assert.equal(await kv.ttl("k0120"), Infinity);
   });
 
-  test("incr stays exact at the edge of the safe integers and changes the version", async () => {
-    await using kv = await t.openKv();
-    await kv.set("n", Number.MAX_SAFE_INTEGER - 1);
-    const v1 = (await kv.getEntry("n"))!.version;
-    assert.equal(await kv.incr("n"), Number.MAX_SAFE_INTEGER);
-    assert.notEqual((await kv.getEntry("n"))!.version, v1);
-    await assert.rejects(async () => await kv.incr("n"), /passes Number.MAX_SAFE_INTEGER/);
-    assert.equal(await kv.get("n"), Number.MAX_SAFE_INTEGER);
-    await kv.set("big", 2n ** 53n);
-    assert.equal(await kv.incr("big", 1n), 2n ** 53n + 1n);
-    await kv.set("f", 1.5);
-    assert.equal(await kv.incr("f", 2), 3.5);
-    await kv.set("neg", -5);
-    assert.equal(await kv.incr("neg", -5), -10);
-    assert.equal(await kv.get("neg"), -10);
-  });
-
   test("setMany writes nothing when a later entry is bad, whatever came before it", async () => {
     await using kv = await t.openKv();
     await kv.set("a", "old");
@@ -287,21 +114,21 @@ export function opsTests(test: TestFn, t: Target): void {
     assert.deepEqual(await kv.entries(), [["a", "old"]]);
   });
 
-  test("delete reports whether a live key was deleted", async () => {
+  test("incr stays exact at the edge of the safe integers and changes the version", async () => {
     await using kv = await t.openKv();
-    await kv.set("a", 1);
-    assert.equal(await kv.delete("a"), true);
-    assert.equal(await kv.delete("a"), false);
-    assert.equal(await kv.has("a"), false);
-    await assert.rejects(async () => await kv.delete(5 as unknown as string), TypeError);
-  });
-
-  test("take returns the value and deletes the key", async () => {
-    await using kv = await t.openKv();
-    await kv.set("a", { n: 1 });
-    assert.deepEqual(await kv.take("a"), { n: 1 });
-    assert.equal(await kv.has("a"), false);
-    assert.equal(await kv.take("a"), undefined);
+    await kv.set("n", Number.MAX_SAFE_INTEGER - 1);
+    const v1 = (await kv.getEntry("n"))!.version;
+    assert.equal(await kv.incr("n"), Number.MAX_SAFE_INTEGER);
+    assert.notEqual((await kv.getEntry("n"))!.version, v1);
+    await assert.rejects(async () => await kv.incr("n"), /passes Number.MAX_SAFE_INTEGER/);
+    assert.equal(await kv.get("n"), Number.MAX_SAFE_INTEGER);
+    await kv.set("big", 2n ** 53n);
+    assert.equal(await kv.incr("big", 1n), 2n ** 53n + 1n);
+    await kv.set("f", 1.5);
+    assert.equal(await kv.incr("f", 2), 3.5);
+    await kv.set("neg", -5);
+    assert.equal(await kv.incr("neg", -5), -10);
+    assert.equal(await kv.get("neg"), -10);
   });
 
   test("incr counts from 0, adds, keeps the ttl and refuses non-numbers", async () => {
@@ -327,6 +154,35 @@ export function opsTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await kv.incr("big", 0.5), RangeError);
     assert.equal(await kv.get("n"), -4);
     assert.equal(await kv.get("big"), 12n);
+  });
+
+  test("incr refuses to count a number past 2^53 instead of stalling", async () => {
+    await using kv = await t.openKv();
+    await kv.set("n", 2 ** 53 - 2);
+    assert.equal(await kv.incr("n"), 2 ** 53 - 1);
+    for (let i = 0; i < 3; i++) await assert.rejects(async () => await kv.incr("n"), RangeError);
+    await assert.rejects(async () => await kv.incr("n", 1n), RangeError);
+    assert.equal(await kv.get("n"), 2 ** 53 - 1);
+    assert.equal(await kv.incr("n", -1), 2 ** 53 - 2);
+    await kv.set("m", -(2 ** 53) + 1);
+    await assert.rejects(async () => await kv.incr("m", -1), RangeError);
+  });
+
+  test("delete reports whether a live key was deleted", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", 1);
+    assert.equal(await kv.delete("a"), true);
+    assert.equal(await kv.delete("a"), false);
+    assert.equal(await kv.has("a"), false);
+    await assert.rejects(async () => await kv.delete(5 as unknown as string), TypeError);
+  });
+
+  test("take returns the value and deletes the key", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", { n: 1 });
+    assert.deepEqual(await kv.take("a"), { n: 1 });
+    assert.equal(await kv.has("a"), false);
+    assert.equal(await kv.take("a"), undefined);
   });
 
   test("rename moves value and expiry, and refuses a live target unless overwrite", async () => {
