@@ -78,12 +78,21 @@ export function depthOf(value: unknown): number {
   return d;
 }
 
-/** Why this process cannot mount a tmpfs, or undefined when it can. */
-export function cannotMount(): string | undefined {
+/** Why this process cannot mount a tmpfs, worked out once, when this module loads. */
+const mountRefusal = ((): string | undefined => {
   const p = globalThis as { process?: { platform?: string; getuid?: () => number } };
   if (p.process?.platform !== "linux") return "mounting a tmpfs needs Linux";
   if (p.process.getuid?.() !== 0) return "mounting a tmpfs needs root";
   return undefined;
+})();
+
+/**
+ * Why this process cannot mount a tmpfs, or undefined when it can. A test
+ * that needs a tmpfs registers itself with `{ skip: cannotMount() }`, so that
+ * a report never counts it as passed when it could not run.
+ */
+export function cannotMount(): string | undefined {
+  return mountRefusal;
 }
 
 /** Mounts a tmpfs of `size` (e.g. "1m") on a new folder; returns the folder and how to unmount it. */

@@ -70,9 +70,6 @@ export function faultTests(test: TestFn, t: Target): void {
   }, syncOnly(t, "transaction(fn) takes an async fn (see its own tests)"));
 
   test("a WAL store on a read-only file system opens read-only, or says why it cannot", async () => {
-    const why = cannotMount();
-    if (why !== undefined) return console.log(`${t.name}: read-only file system test skipped: ${why}`);
-    if (t.noUri !== undefined) return console.log(`${t.name}: read-only file system test skipped: ${t.noUri}`);
     const mnt = mountTmpfs("4m");
     try {
       const clean = join(mnt.dir, "clean.db");
@@ -100,14 +97,12 @@ export function faultTests(test: TestFn, t: Target): void {
     } finally {
       mnt.unmount();
     }
-  });
+  }, { skip: cannotMount() ?? t.noUri });
 }
 
 /** Damaged and impossible files through the synchronous store: a clear error, and nothing changed on disk. */
 export function syncFaultTests(test: TestFn, t: Target): void {
   test("a full disk is KV_FULL naming the file; every acknowledged write survives", () => {
-    const why = cannotMount();
-    if (why !== undefined) return console.log(`${t.name}: full disk test skipped: ${why}`);
     const mnt = mountTmpfs("1m");
     try {
       const path = join(mnt.dir, "full.db");
@@ -136,7 +131,7 @@ export function syncFaultTests(test: TestFn, t: Target): void {
     } finally {
       mnt.unmount();
     }
-  });
+  }, { skip: cannotMount() });
 
   test("a file truncated mid-page is reported as KvCorruptError and left as it was", () => {
     const path = tempFile();
