@@ -78,21 +78,26 @@ export function depthOf(value: unknown): number {
   return d;
 }
 
-/** Why this process cannot mount a tmpfs, worked out once, when this module loads. */
-const mountRefusal = ((): string | undefined => {
+/** Why this process cannot mount a tmpfs, or undefined when it can. */
+function whyCannotMount(): string | undefined {
   const p = globalThis as { process?: { platform?: string; getuid?: () => number } };
   if (p.process?.platform !== "linux") return "mounting a tmpfs needs Linux";
   if (p.process.getuid?.() !== 0) return "mounting a tmpfs needs root";
   return undefined;
-})();
+}
+
+let mountRefusal: [string | undefined] | undefined;
 
 /**
- * Why this process cannot mount a tmpfs, or undefined when it can. A test
- * that needs a tmpfs registers itself with `{ skip: cannotMount() }`, so that
- * a report never counts it as passed when it could not run.
+ * Why this process cannot mount a tmpfs, or undefined when it can: worked out
+ * once, at the first call (not at import, as a worker under narrow Deno
+ * permissions imports this file too). A test that needs a tmpfs registers
+ * itself with `{ skip: cannotMount() }`, so that a report never counts it as
+ * passed when it could not run.
  */
 export function cannotMount(): string | undefined {
-  return mountRefusal;
+  mountRefusal ??= [whyCannotMount()];
+  return mountRefusal[0];
 }
 
 /** Mounts a tmpfs of `size` (e.g. "1m") on a new folder; returns the folder and how to unmount it. */
