@@ -1,15 +1,15 @@
 // Bun entry: bun:sqlite and node:sqlite, and real second processes.
 import { afterAll, test as bunTest } from "bun:test";
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
-import { processTests } from "./suite_process.ts";
-import { asyncProcessTests } from "./suite_async.ts";
+import { processTests } from "./suite/process.ts";
+import { asyncProcessTests } from "./suite/async.ts";
 import { asyncTarget, betterTarget, bunTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
-import { builtinTests } from "./suite_builtin.ts";
-import { keyvTests } from "./suite_keyv.ts";
-import { batchedCrashTests, crashTests } from "./suite_crash.ts";
-import { cacheProcessTests } from "./suite_cache_process.ts";
+import { builtinTests } from "./suite/builtin.ts";
+import { keyvTests } from "./suite/keyv.ts";
+import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { cacheProcessTests } from "./suite/cache.ts";
 
 const test: TestFn = (name, fn, options) =>
   options?.skip === undefined ? bunTest(name, fn, 120_000) : bunTest.skip(`${name} (skipped: ${options.skip})`, fn);

@@ -2,14 +2,14 @@
 // (it comes from JSR and needs --allow-ffi); otherwise its tests are skipped
 // with the reason printed.
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
-import { processTests } from "./suite_process.ts";
-import { asyncProcessTests } from "./suite_async.ts";
+import { processTests } from "./suite/process.ts";
+import { asyncProcessTests } from "./suite/async.ts";
 import { asyncTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
-import { builtinTests } from "./suite_builtin.ts";
-import { batchedCrashTests, crashTests } from "./suite_crash.ts";
-import { cacheProcessTests } from "./suite_cache_process.ts";
+import { builtinTests } from "./suite/builtin.ts";
+import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { cacheProcessTests } from "./suite/cache.ts";
 import type { Target } from "./harness.ts";
 import { fromStd, type StdAssert, useAssert } from "./assert.ts";
 

@@ -2,19 +2,19 @@
 // processes, and files exchanged with Bun and Deno.
 import { after, test as nodeTest } from "node:test";
 import { batchedTarget, defineSuite, type TestFn } from "./suite.ts";
-import { processTests } from "./suite_process.ts";
-import { asyncProcessTests, betterAsyncTests } from "./suite_async.ts";
+import { processTests } from "./suite/process.ts";
+import { asyncProcessTests, betterAsyncTests } from "./suite/async.ts";
 import { asyncTarget, betterTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
-import { crossDriverTests, crossRuntimeTests } from "./suite_cross.ts";
-import { readmeTests } from "./readme.ts";
-import { cliTests } from "./suite_cli.ts";
-import { exampleTests } from "./suite_examples.ts";
-import { builtinTests } from "./suite_builtin.ts";
-import { keyvTests } from "./suite_keyv.ts";
-import { batchedCrashTests, crashTests } from "./suite_crash.ts";
-import { cacheProcessTests } from "./suite_cache_process.ts";
+import { crossDriverTests, crossRuntimeTests } from "./suite/cross.ts";
+import { readmeTests } from "./suite/readme.ts";
+import { cliTests } from "./suite/cli.ts";
+import { exampleTests } from "./suite/examples.ts";
+import { builtinTests } from "./suite/builtin.ts";
+import { keyvTests } from "./suite/keyv.ts";
+import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { cacheProcessTests } from "./suite/cache.ts";
 
 const test: TestFn = (name, fn, options) => nodeTest(name, { skip: options?.skip ?? false }, fn);
 const target = nodeTarget("node");

@@ -5,19 +5,22 @@
 
 import type { Target, TestFn } from "./harness.ts";
 import type { KvOptions } from "../src/options.ts";
-import { valueTests } from "./suite_values.ts";
-import { opsTests } from "./suite_ops.ts";
-import { limitTests, queryTests } from "./suite_query.ts";
-import { adminTests } from "./suite_admin.ts";
-import { reliabilityTests } from "./suite_reliability.ts";
-import { modelTests } from "./suite_model.ts";
-import { faultTests } from "./suite_fault.ts";
-import { tagTests } from "./suite_tags.ts";
-import { cacheTests } from "./suite_cache.ts";
-import { batchedTests } from "./suite_batched.ts";
-import { firstHourTests } from "./suite_first_hour.ts";
-import { lineageTests } from "./suite_lineage.ts";
-import { asyncTests } from "./suite_async.ts";
+import { valueTests } from "./suite/values.ts";
+import { ttlTests } from "./suite/ttl.ts";
+import { writeTests } from "./suite/writes.ts";
+import { limitTests, queryTests } from "./suite/query.ts";
+import { tagTests } from "./suite/tags.ts";
+import { transactionTests } from "./suite/transactions.ts";
+import { namespaceTests } from "./suite/namespaces.ts";
+import { maintenanceTests } from "./suite/maintenance.ts";
+import { schemaTests } from "./suite/schema.ts";
+import { openTests } from "./suite/open.ts";
+import { faultTests, syncFaultTests } from "./suite/fault.ts";
+import { reliabilityTests } from "./suite/reliability.ts";
+import { modelTests } from "./suite/model.ts";
+import { asyncTests } from "./suite/async.ts";
+import { cacheTests } from "./suite/cache.ts";
+import { batchedTests } from "./suite/batched.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -38,17 +41,21 @@ export function defineSuite(test: TestFn, target: Target): void {
   const named: TestFn = (name, fn, options) => test(`${target.name}: ${name}`, fn, options);
   // These await every call: they run the synchronous store and the async client alike.
   valueTests(named, target);
-  opsTests(named, target);
+  ttlTests(named, target);
+  writeTests(named, target);
   queryTests(named, target);
   limitTests(named, target);
-  adminTests(named, target);
-  reliabilityTests(named, target);
   tagTests(named, target);
-  firstHourTests(named, target);
-  lineageTests(named, target);
+  transactionTests(named, target);
+  namespaceTests(named, target);
+  maintenanceTests(named, target);
+  schemaTests(named, target);
+  openTests(named, target);
+  faultTests(named, target);
+  reliabilityTests(named, target);
   modelTests(named, target);
   if (target.async) return asyncTests(named, target);
-  faultTests(named, target);
+  syncFaultTests(named, target);
   cacheTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);

@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Driver, SqlRow, SqlValue } from "../src/driver.ts";
+import type { Target } from "./harness.ts";
 
 const made: string[] = [];
 
@@ -52,4 +54,60 @@ export function rawExec(raw: (path: string) => Driver, path: string, sql: string
   } finally {
     d.close();
   }
+}
+
+/** The tag rows of a table, [tag, key], read on a raw connection. */
+export function tagRows(t: Target, path: string, table = "kv"): SqlRow[] {
+  return rawAll(t.raw, path, `SELECT tag, k FROM "kvsqlite_tags/${table}" ORDER BY tag, k`);
+}
+
+/** An array nested `depth` levels deep around `leaf`. */
+export function nested(depth: number, leaf: unknown = "leaf"): unknown {
+  let v: unknown = leaf;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+/** How deep `nested` built a value (iteratively, so that it never overflows). */
+export function depthOf(value: unknown): number {
+  let d = 0;
+  while (Array.isArray(value)) {
+    value = value[0];
+    d++;
+  }
+  return d;
+}
+
+/** Why this process cannot mount a tmpfs, or undefined when it can. */
+function whyCannotMount(): string | undefined {
+  const p = globalThis as { process?: { platform?: string; getuid?: () => number } };
+  if (p.process?.platform !== "linux") return "mounting a tmpfs needs Linux";
+  if (p.process.getuid?.() !== 0) return "mounting a tmpfs needs root";
+  return undefined;
+}
+
+let mountRefusal: [string | undefined] | undefined;
+
+/**
+ * Why this process cannot mount a tmpfs, or undefined when it can: worked out
+ * once, at the first call (not at import, as a worker under narrow Deno
+ * permissions imports this file too). A test that needs a tmpfs registers
+ * itself with `{ skip: cannotMount() }`, so that a report never counts it as
+ * passed when it could not run.
+ */
+export function cannotMount(): string | undefined {
+  mountRefusal ??= [whyCannotMount()];
+  return mountRefusal[0];
+}
+
+/** Mounts a tmpfs of `size` (e.g. "1m") on a new folder; returns the folder and how to unmount it. */
+export function mountTmpfs(size: string): { dir: string; readOnly(): void; unmount(): void } {
+  const dir = join(tempDir(), "mnt");
+  mkdirSync(dir);
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]);
+  return {
+    dir,
+    readOnly: () => void execFileSync("mount", ["-o", "remount,ro", dir]),
+    unmount: () => void execFileSync("umount", ["-l", dir]),
+  };
 }

@@ -1,8 +1,7 @@
-import { assert } from "./assert.ts";
-import { KvError } from "../src/errors.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { rawAll, tempFile } from "./util.ts";
-import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
+import { assert } from "../assert.ts";
+import { KvError } from "../../src/errors.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { cannotMount, mountTmpfs, rawAll, tempFile } from "../util.ts";
 import { join } from "node:path";
 
 const task = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -133,42 +132,44 @@ export function batchedTests(test: TestFn, t: Target): void {
     assert.equal(rawAll(t.raw, path, `SELECT count(*) FROM "kv/ns"`)[0]![0], 20);
   });
 
-  test("batched: a disk that fills at commit is told to onCommitError and thrown by the next write; earlier commits stay", async () => {
-    const why = cannotMount();
-    if (why !== undefined) return console.log(`${t.name}: batched full disk test skipped: ${why}`);
-    const mnt = mountTmpfs("1m");
-    try {
-      const path = join(mnt.dir, "batched.db");
-      const told: KvError[] = [];
-      let committed = 0;
-      let caught: unknown;
-      {
-        using kv = t.openKv(path, { durability: "batched", onCommitError: (e) => void told.push(e) });
-        for (let task = 0; task < 1000 && caught === undefined; task++) {
-          try {
-            kv.set(`first:${task}`, task); // throws the previous task's failed commit, if any
-          } catch (error) {
-            caught = error;
-            break;
+  test(
+    "batched: a disk that fills at commit is told to onCommitError and thrown by the next write; earlier commits stay",
+    async () => {
+      const mnt = mountTmpfs("1m");
+      try {
+        const path = join(mnt.dir, "batched.db");
+        const told: KvError[] = [];
+        let committed = 0;
+        let caught: unknown;
+        {
+          using kv = t.openKv(path, { durability: "batched", onCommitError: (e) => void told.push(e) });
+          for (let task = 0; task < 1000 && caught === undefined; task++) {
+            try {
+              kv.set(`first:${task}`, task); // throws the previous task's failed commit, if any
+            } catch (error) {
+              caught = error;
+              break;
+            }
+            if (task > 0) committed = task; // the batch of the previous task committed
+            for (let i = 0; i < 10; i++) kv.set(`k${task}:${i}`, "v".repeat(1000));
+            await new Promise((r) => setImmediate(r));
           }
-          if (task > 0) committed = task; // the batch of the previous task committed
-          for (let i = 0; i < 10; i++) kv.set(`k${task}:${i}`, "v".repeat(1000));
-          await new Promise((r) => setImmediate(r));
+          assert.ok(caught instanceof KvError && caught.code === "KV_FULL", String(caught));
+          assert.ok(told.length >= 1 && told.every((e) => e.code === "KV_FULL"), "onCommitError was told");
+          assert.ok(committed > 5, `${committed} batches committed before the disk filled`);
+          kv.flush(); // the failure was thrown once and is cleared
         }
-        assert.ok(caught instanceof KvError && caught.code === "KV_FULL", String(caught));
-        assert.ok(told.length >= 1 && told.every((e) => e.code === "KV_FULL"), "onCommitError was told");
-        assert.ok(committed > 5, `${committed} batches committed before the disk filled`);
-        kv.flush(); // the failure was thrown once and is cleared
+        using again = t.openKv(path, { readOnly: true });
+        again.integrityCheck();
+        for (let task = 0; task < committed; task++) {
+          assert.equal(again.count({ prefix: `k${task}:` }), 10, `batch ${task} committed before the disk filled`);
+        }
+      } finally {
+        mnt.unmount();
       }
-      using again = t.openKv(path, { readOnly: true });
-      again.integrityCheck();
-      for (let task = 0; task < committed; task++) {
-        assert.equal(again.count({ prefix: `k${task}:` }), 10, `batch ${task} committed before the disk filled`);
-      }
-    } finally {
-      mnt.unmount();
-    }
-  });
+    },
+    { skip: cannotMount() },
+  );
 
   test("batched: commitInterval and onCommitError need durability batched", () => {
     assert.throws(() => t.openKv(":memory:", { commitInterval: 10 }), TypeError);

@@ -1,13 +1,13 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { taggedJson } from "../src/codec.ts";
-import type { TestFn } from "./harness.ts";
-import { type Runtime, runWorker } from "./suite_process.ts";
-import { SAMPLE } from "./fixtures/sample.ts";
-import { tempFile } from "./util.ts";
+import { taggedJson } from "../../src/codec.ts";
+import type { TestFn } from "../harness.ts";
+import { type Runtime, runWorker } from "./process.ts";
+import { SAMPLE } from "../fixtures/sample.ts";
+import { tempFile } from "../util.ts";
 
-const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
 const RUNTIMES: Runtime[] = [
   { name: "node", command: bin("node"), args: [] },

@@ -1,20 +1,19 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../src/errors.ts";
-import type { KvAsync } from "../src/async/client.ts";
-import type { KvOptions } from "../src/options.ts";
-import { openKv, openKvAsync } from "../mod.ts";
+import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../../src/errors.ts";
+import type { KvAsync } from "../../src/async/client.ts";
+import type { KvOptions } from "../../src/options.ts";
+import { openKv, openKvAsync } from "../../mod.ts";
 import {
   type BetterDatabaseClass,
   openKv as openBetter,
   openKvAsync as openBetterAsync,
-} from "../adapters/better_sqlite3.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { cannotMount, mountTmpfs } from "./suite_reliability.ts";
-import { currentRuntime, runWorker } from "./suite_process.ts";
-import { tempDir, tempFile } from "./util.ts";
+} from "../../adapters/better_sqlite3.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { currentRuntime, runWorker } from "./process.ts";
+import { cannotMount, mountTmpfs, tempDir, tempFile } from "../util.ts";
 
 /** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {
@@ -221,32 +220,34 @@ export function asyncTests(test: TestFn, t: Target): void {
     assert.equal(rest.at(-1)!.value, "late");
   });
 
-  test("batched: a commit that fails in the worker reaches onCommitError with its class, and the next write throws it", async () => {
-    const why = cannotMount();
-    if (why !== undefined) return console.log(`${t.name}: async full disk test skipped: ${why}`);
-    const mnt = mountTmpfs("1m");
-    try {
-      const path = join(mnt.dir, "async.db");
-      const told: unknown[] = [];
-      let caught: unknown;
-      {
-        await using kv = await open(path, { durability: "batched", onCommitError: (e) => void told.push(e) });
-        for (let i = 0; i < 5000 && caught === undefined; i++) {
-          try {
-            await kv.set(`k${i}`, "v".repeat(1000));
-          } catch (error) {
-            caught = error;
+  test(
+    "batched: a commit that fails in the worker reaches onCommitError with its class, and the next write throws it",
+    async () => {
+      const mnt = mountTmpfs("1m");
+      try {
+        const path = join(mnt.dir, "async.db");
+        const told: unknown[] = [];
+        let caught: unknown;
+        {
+          await using kv = await open(path, { durability: "batched", onCommitError: (e) => void told.push(e) });
+          for (let i = 0; i < 5000 && caught === undefined; i++) {
+            try {
+              await kv.set(`k${i}`, "v".repeat(1000));
+            } catch (error) {
+              caught = error;
+            }
           }
+          await kv.flush().catch(() => {});
         }
-        await kv.flush().catch(() => {});
+        assert.ok(caught instanceof KvError && caught.code === "KV_FULL", String(caught));
+        assert.ok(told.length >= 1, "onCommitError was told");
+        for (const e of told) assert.ok(e instanceof KvError && e.code === "KV_FULL", String(e));
+      } finally {
+        mnt.unmount();
       }
-      assert.ok(caught instanceof KvError && caught.code === "KV_FULL", String(caught));
-      assert.ok(told.length >= 1, "onCommitError was told");
-      for (const e of told) assert.ok(e instanceof KvError && e.code === "KV_FULL", String(e));
-    } finally {
-      mnt.unmount();
-    }
-  });
+    },
+    { skip: cannotMount() },
+  );
 }
 
 /** The calling thread never waits on SQLite: real second processes hold the lock. */
@@ -305,7 +306,7 @@ export function asyncProcessTests(test: TestFn): void {
     test("deno: under narrow permissions the worker needs read access to the package's folder, and says so", async () => {
       const path = tempFile();
       const dir = dirname(path);
-      const root = fileURLToPath(new URL("..", import.meta.url));
+      const root = fileURLToPath(new URL("../..", import.meta.url));
       const narrow = (read: string) => ({ ...rt, args: ["run", `--allow-read=${read}`, `--allow-write=${dir}`] });
       const refused = await runWorker(narrow(dir), ["async-exit", path, "immediate"]);
       assert.notEqual(refused.code, 0);

@@ -1,11 +1,8 @@
-import { assert } from "./assert.ts";
-import { KvCodecError } from "../src/errors.ts";
-import { compileQuery, TAGS } from "../src/query.ts";
-import type { Target, TestFn } from "./harness.ts";
-import { manualClock, rawAll, rawExec, tempFile } from "./util.ts";
-
-const tagRows = (t: Target, path: string, table = "kv") =>
-  rawAll(t.raw, path, `SELECT tag, k FROM "kvsqlite_tags/${table}" ORDER BY tag, k`);
+import { assert } from "../assert.ts";
+import { KvCodecError } from "../../src/errors.ts";
+import { compileQuery, TAGS } from "../../src/query.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { manualClock, rawAll, tagRows, tempFile } from "../util.ts";
 
 /** Tags: NADB's labels on values, in the core. */
 export function tagTests(test: TestFn, t: Target): void {
@@ -202,37 +199,5 @@ export function tagTests(test: TestFn, t: Target): void {
       r[0]
     );
     assert.deepEqual(tables, ["kv", "kvsqlite_meta", "kvsqlite_tags/kv"]);
-  });
-
-  test("a version 1 file gains the tag tables on open, namespaces included", async () => {
-    const path = tempFile();
-    const v1 = (name: string) =>
-      `CREATE TABLE "${name}" (k TEXT PRIMARY KEY NOT NULL, v BLOB, kind INTEGER NOT NULL DEFAULT 0,
-       expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-       CREATE INDEX "${name}.expire_time" ON "${name}" (expire_time) WHERE expire_time IS NOT NULL;`;
-    rawExec(
-      t.raw,
-      path,
-      `${v1("kv")}${v1("kv/users")}
-       CREATE TABLE kvsqlite_meta (name TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL);
-       INSERT INTO kvsqlite_meta VALUES ('kv', 1);
-       INSERT INTO kv (k, v) VALUES ('a', 'one'); INSERT INTO "kv/users" (k, v) VALUES ('u', 'ada');`,
-    );
-    await assert.rejects(async () => await t.openKv(path, { readOnly: true }), /needs migrating/);
-    {
-      await using kv = await t.openKv(path);
-      assert.equal(await kv.get("a"), "one");
-      assert.equal(await kv.namespace("users").get("u"), "ada");
-      await kv.set("a", "tagged", { tags: ["t"] });
-      await kv.namespace("users").set("u", "tagged", { tags: ["t"] });
-      assert.deepEqual(await kv.namespace("users").keys({ tag: "t" }), ["u"]);
-    }
-    assert.deepEqual(rawAll(t.raw, path, `SELECT version FROM kvsqlite_meta WHERE name = 'kv'`), [[2]]);
-    assert.deepEqual(tagRows(t, path, "kv/users"), [["t", "u"]]);
-  });
-
-  test("table names starting with kvsqlite_ are reserved", async () => {
-    await assert.rejects(async () => await t.openKv(":memory:", { table: "kvsqlite_tags" }), RangeError);
-    await assert.rejects(async () => await t.openKv(":memory:", { table: "KVSQLITE_x" }), RangeError);
   });
 }

@@ -1,12 +1,12 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TestFn } from "./harness.ts";
-import { runCommand } from "./suite_process.ts";
-import { tempDir } from "./util.ts";
+import type { TestFn } from "../harness.ts";
+import { runCommand } from "./process.ts";
+import { tempDir } from "../util.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const example = (name: string) => join(root, "examples", name);
 

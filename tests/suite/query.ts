@@ -1,8 +1,8 @@
-import { assert } from "./assert.ts";
-import { compileQuery } from "../src/query.ts";
-import type { Target, TestFn } from "./harness.ts";
-import type { Kv } from "../src/kv.ts";
-import { rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { compileQuery } from "../../src/query.ts";
+import type { Target, TestFn } from "../harness.ts";
+import type { Kv } from "../../src/kv.ts";
+import { rawAll, tempFile } from "../util.ts";
 
 /** KeyQuery and ListOptions. */
 export function queryTests(test: TestFn, t: Target): void {
@@ -96,6 +96,33 @@ export function queryTests(test: TestFn, t: Target): void {
       await assert.rejects(async () => await kv.count(q as never), TypeError, JSON.stringify(q));
     }
     assert.equal(await kv.count(), 1);
+  });
+
+  test("a query field that is present but undefined is a TypeError, never 'match everything'", async () => {
+    await using kv = await t.openKv();
+    await kv.setMany({ a: 1, b: 2 });
+    for (const field of ["prefix", "like", "glob", "start", "end", "escape", "tag"]) {
+      const q = { [field]: undefined } as never;
+      await assert.rejects(async () => await kv.deleteMany(q), TypeError, field);
+      await assert.rejects(async () => await kv.keys(q), TypeError, field);
+      await assert.rejects(async () => await kv.count(q), TypeError, field);
+      await assert.rejects(async () => await Array.fromAsync(kv.list(q)), TypeError, field);
+    }
+    await assert.rejects(async () => await kv.deleteMany({ like: "a%", escape: undefined } as never), TypeError);
+    assert.deepEqual(await kv.keys(), ["a", "b"]);
+    assert.deepEqual(await kv.keys({}), ["a", "b"], "an empty query still means every key");
+  });
+
+  test("query strings with lone surrogates are refused and delete nothing", async () => {
+    await using kv = await t.openKv();
+    await kv.set("\uFFFDsecret", 1);
+    await assert.rejects(async () => await kv.deleteMany({ like: "\uD800%" }), RangeError);
+    await assert.rejects(async () => await kv.deleteMany({ prefix: "\uD800" }), RangeError);
+    await assert.rejects(async () => await kv.deleteMany({ glob: "\uDFFF*" }), RangeError);
+    await assert.rejects(async () => await kv.deleteMany({ start: "\uD800" }), RangeError);
+    await assert.rejects(async () => await kv.keys({ like: "%", escape: "\uD800" }), RangeError);
+    await assert.rejects(async () => await kv.keys(undefined, { after: "\uD800" }), RangeError);
+    assert.deepEqual(await kv.keys(), ["\uFFFDsecret"]);
   });
 
   test("values and entries follow the same query and order", async () => {
@@ -234,5 +261,16 @@ export function limitTests(test: TestFn, t: Target): void {
     }
     assert.deepEqual(await kv.entries({ prefix: "k00" }, { limit: 2 }), [["k000", 0], ["k001", 1]]);
     assert.deepEqual(await kv.values({ start: "k598" }), [598, 599]);
+  });
+
+  test("limit must be a safe whole number >= 0", async () => {
+    await using kv = await t.openKv();
+    await kv.set("a", 1);
+    for (const limit of [2 ** 63, 2 ** 53, -1, 1.5, NaN, Infinity]) {
+      await assert.rejects(async () => await kv.keys(undefined, { limit }), RangeError, String(limit));
+      await assert.rejects(async () => await Array.fromAsync(kv.list(undefined, { limit })), RangeError, String(limit));
+    }
+    assert.deepEqual(await kv.keys(undefined, { limit: 2 ** 53 - 1 }), ["a"]);
+    assert.deepEqual(await kv.keys(undefined, { limit: 0 }), []);
   });
 }

@@ -1,13 +1,13 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openKv } from "../mod.ts";
-import type { TestFn } from "./harness.ts";
-import { SAMPLE } from "./fixtures/sample.ts";
-import { tempDir } from "./util.ts";
+import { openKv } from "../../mod.ts";
+import type { TestFn } from "../harness.ts";
+import { SAMPLE } from "../fixtures/sample.ts";
+import { tempDir } from "../util.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(root, "src", "cli.ts");
 const RUNTIMES: [string, string, string[]][] = [
   ["node", join(root, "node_modules/.bin/node"), []],

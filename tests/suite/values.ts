@@ -1,8 +1,8 @@
-import { assert } from "./assert.ts";
-import { KvClosedError, KvCodecError } from "../src/errors.ts";
-import type { Codec } from "../src/codec.ts";
-import { syncOnly, type Target, type TestFn } from "./harness.ts";
-import { manualClock, rawAll, tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import { KvCodecError } from "../../src/errors.ts";
+import type { Codec } from "../../src/codec.ts";
+import { syncOnly, type Target, type TestFn } from "../harness.ts";
+import { depthOf, manualClock, nested, rawAll, rawExec, tempFile } from "../util.ts";
 
 class Point {
   x: number;
@@ -44,6 +44,31 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.equal(await kv.set("a".repeat(2048), 1), true);
     assert.equal(await kv.set("é".repeat(1024), 2), true);
     assert.equal(await kv.get("é".repeat(1024)), 2);
+  });
+
+  test("a stored key longer than the write limit can be read, listed, taken, renamed and deleted", async () => {
+    const path = tempFile();
+    const long = "L".repeat(3000);
+    rawExec(
+      t.raw,
+      path,
+      `CREATE TABLE "kv" (k VARCHAR(4096) PRIMARY KEY, v BLOB);
+       INSERT INTO kv VALUES ('${long}', 'one'), ('${long}2', 'two'), ('${long}3', 'three');`,
+    );
+    await using kv = await t.openKv(path);
+    assert.deepEqual(await kv.keys(), [long, `${long}2`, `${long}3`]);
+    assert.equal(await kv.get(long), "one");
+    assert.equal(await kv.has(long), true);
+    assert.equal(await kv.ttl(long), Infinity);
+    assert.deepEqual(await kv.getMany([long]), ["one"]);
+    assert.equal((await kv.getEntry(long))!.value, "one");
+    assert.equal(await kv.rename(`${long}2`, "short"), true);
+    assert.equal(await kv.get("short"), "two");
+    assert.equal(await kv.take(`${long}3`), "three");
+    assert.equal(await kv.delete(long), true);
+    await assert.rejects(async () => await kv.set(long, "again"), RangeError);
+    await assert.rejects(async () => await kv.rename("short", long), RangeError);
+    assert.deepEqual(await kv.keys(), ["short"]);
   });
 
   test("keys list in UTF-8 byte order, not UTF-16 order", async () => {
@@ -120,6 +145,19 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  test("a string with a lone surrogate round-trips unchanged", async () => {
+    await using kv = await t.openKv();
+    const odd = ["a\uD800b", "\uDC00", "x\uDBFF", "\uD83D\uDE00\uD800", "nul\0and\uD800"];
+    for (const [i, v] of odd.entries()) await kv.set(`s${i}`, v);
+    for (const [i, v] of odd.entries()) assert.equal(await kv.get(`s${i}`), v);
+    assert.deepEqual(await kv.values(), odd);
+    assert.deepEqual(await kv.getMany(odd.map((_, i) => `s${i}`)), odd);
+    assert.deepEqual((await Array.fromAsync(kv.list())).map((e) => e.value), odd);
+    assert.equal(await kv.take("s0"), odd[0]);
+    await kv.set("well", "fine \u{1F600}");
+    assert.equal(await kv.get("well"), "fine \u{1F600}");
+  });
+
   test("strings, numbers and bytes are stored as native SQLite values", async () => {
     const path = tempFile();
     {
@@ -159,6 +197,23 @@ export function valueTests(test: TestFn, t: Target): void {
     const shared = { n: 1 };
     await kv.set("k", [shared, shared]);
     assert.deepEqual(await kv.get("k"), [{ n: 1 }, { n: 1 }]);
+  });
+
+  test("a value nested deeper than the codec can read back is refused and the old value kept", async () => {
+    await using kv = await t.openKv();
+    await kv.set("deep", "old");
+    await assert.rejects(async () => await kv.set("deep", nested(1001)), KvCodecError);
+    await assert.rejects(async () => await kv.set("deep", nested(10_000)), /nested more than 1000 levels/);
+    let obj: unknown = 1;
+    for (let i = 0; i < 1001; i++) obj = { o: obj };
+    await assert.rejects(async () => await kv.set("deep", obj), KvCodecError);
+    await assert.rejects(async () => await kv.setMany([["x", 1], ["deep", nested(1001)]]), KvCodecError);
+    assert.equal(await kv.get("deep"), "old");
+    assert.equal(await kv.has("x"), false);
+    assert.equal(await kv.set("deep", nested(1000)), true);
+    assert.equal(depthOf(await kv.get("deep")), 1000);
+    assert.equal(depthOf((await kv.entries())[0]![1]), 1000);
+    assert.equal(depthOf((await Array.fromAsync(kv.list()))[0]!.value), 1000);
   });
 
   test("options.codec replaces the structured codec and leaves native values native", async () => {
@@ -210,43 +265,5 @@ export function valueTests(test: TestFn, t: Target): void {
     await using kv = await t.openKv(":memory:", { now: clock.now });
     await kv.set("m", new Map([["a", 1]]), { ttl: 10 });
     assert.deepEqual(await kv.get("m"), new Map([["a", 1]]));
-  });
-
-  test("every method throws KvClosedError after close, and close is idempotent", async () => {
-    const kv = await t.openKv();
-    await kv.set("a", 1);
-    const it = kv.list();
-    const ns = kv.namespace("n");
-    await kv.close();
-    await kv.close();
-    await ns.close(); // a namespace of a closed store closes quietly too
-    await assert.rejects(async () => await ns.get("a"), KvClosedError);
-    const calls: (() => unknown)[] = [
-      async () => await kv.get("a"),
-      async () => await kv.set("a", 1),
-      async () => await kv.has("a"),
-      async () => await kv.delete("a"),
-      async () => await kv.keys(),
-      async () => await kv.count(),
-      async () => await kv.transaction(() => 1),
-      async () => await kv.stats(),
-      () => kv.namespace("x"),
-      async () => await kv.incr("n"),
-      async () => await kv.getMany(["a"]),
-      async () => await kv.purgeExpired(),
-      async () => await it.next(),
-      async () => await Array.fromAsync(kv),
-    ];
-    for (const call of calls) await assert.rejects(async () => await call(), KvClosedError);
-  });
-
-  test("using disposes the store", async () => {
-    let outer: { get(k: string): unknown } | undefined;
-    {
-      await using kv = await t.openKv();
-      outer = kv;
-      await kv.set("a", 1);
-    }
-    await assert.rejects(async () => await outer!.get("a"), KvClosedError);
   });
 }

@@ -1,9 +1,9 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { createRequire } from "node:module";
-import { openKv } from "../mod.ts";
-import { KeyvKvsqlite } from "../src/keyv.ts";
-import type { TestFn } from "./harness.ts";
-import { tempFile } from "./util.ts";
+import { openKv } from "../../mod.ts";
+import { KeyvKvsqlite } from "../../src/keyv.ts";
+import type { TestFn } from "../harness.ts";
+import { tempFile } from "../util.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -1,11 +1,11 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Target, TestFn } from "./harness.ts";
-import { currentRuntime } from "./suite_process.ts";
-import { tempFile } from "./util.ts";
+import type { Target, TestFn } from "../harness.ts";
+import { currentRuntime } from "./process.ts";
+import { tempFile } from "../util.ts";
 
-const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
+const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
 
 /** How many kills: a few in `npm test`, many with KVSQLITE_LONG=1. */
 export function crashKills(): number {

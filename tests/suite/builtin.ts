@@ -1,9 +1,9 @@
-import { assert } from "./assert.ts";
-import type { Kv } from "../src/kv.ts";
-import { openKvAsync } from "../mod.ts";
-import type { KvOptions } from "../src/options.ts";
-import type { TestFn } from "./harness.ts";
-import { tempFile } from "./util.ts";
+import { assert } from "../assert.ts";
+import type { Kv } from "../../src/kv.ts";
+import { openKvAsync } from "../../mod.ts";
+import type { KvOptions } from "../../src/options.ts";
+import type { TestFn } from "../harness.ts";
+import { tempFile } from "../util.ts";
 
 /** mod.ts's openKv picks the runtime's built-in driver by itself. */
 export function builtinTests(test: TestFn, openKv: (path?: string, o?: KvOptions) => Kv, expected: string): void {

@@ -1,12 +1,12 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { TestFn } from "./harness.ts";
-import { runCommand } from "./suite_process.ts";
-import { tempDir } from "./util.ts";
+import type { TestFn } from "../harness.ts";
+import { runCommand } from "./process.ts";
+import { tempDir } from "../util.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 /** The README's ```ts blocks (not those marked `ignore`), with `jsr:` imports pointed at this checkout. */

@@ -1,7 +1,7 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import fc from "fast-check";
-import type { AnyKv, Target, TestFn } from "./harness.ts";
-import { manualClock, tempFile } from "./util.ts";
+import type { AnyKv, Target, TestFn } from "../harness.ts";
+import { manualClock, tempFile } from "../util.ts";
 
 /** One row as the model holds it: a row may be expired and not yet purged, as in the file. */
 interface Row {

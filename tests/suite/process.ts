@@ -1,12 +1,12 @@
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { openKv } from "../mod.ts";
-import type { TestFn } from "./harness.ts";
-import { rawExec, tempFile } from "./util.ts";
-import type { Driver } from "../src/driver.ts";
+import { openKv } from "../../mod.ts";
+import type { TestFn } from "../harness.ts";
+import { rawExec, tempFile } from "../util.ts";
+import type { Driver } from "../../src/driver.ts";
 
-const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
+const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
 
 /** How to start a runtime on a script. */
 export interface Runtime {
