@@ -66,6 +66,7 @@ try {
   dbTarget = {
     name: "@db/sqlite on deno",
     runtime: "deno",
+    open: adapter.openKv,
     openKv: adapter.openKv,
     openKvAsync: adapter.openKvAsync,
     fromDatabase(path, options) {

@@ -4,6 +4,7 @@
  */
 
 import type { Driver } from "../src/driver.ts";
+import type { KvMethods, Mode } from "../src/api.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvAsync } from "../src/async/client.ts";
 import type { KvOptions } from "../src/options.ts";
@@ -12,16 +13,19 @@ import type { KvOptions } from "../src/options.ts";
 export type TestFn = (name: string, fn: () => void | Promise<void>, options?: { skip?: string | undefined }) => void;
 
 /**
- * The shared suite awaits every call, so that one suite runs the synchronous
+ * A store of either mode, as the shared suite sees it: every result may be a
+ * promise, so the suite awaits every call and one suite runs the synchronous
  * store and the async client alike (awaiting a plain value returns it).
  */
-export type AnyKv = Kv | KvAsync;
+export type AnyKv = KvMethods<Mode> & (Iterable<[string, unknown]> | AsyncIterable<[string, unknown]>);
 
 export interface Target {
   /** For test names: "node:sqlite on Node". */
   name: string;
   runtime: "node" | "bun" | "deno";
-  /** The store under test: `Kv`, or for an async target a promise of `KvAsync` (the suite awaits both). */
+  /** The store under test: `Kv`, or for an async target a promise of `KvAsync` (the shared suite awaits both). */
+  open(path?: string, options?: KvOptions): AnyKv | Promise<AnyKv>;
+  /** The adapter's synchronous store (the tests of what only it has use it). */
   openKv(path?: string, options?: KvOptions): Kv;
   /** The adapter's `openKvAsync`, where it has one. */
   openKvAsync?(path?: string, options?: KvOptions): Promise<KvAsync>;

@@ -30,6 +30,7 @@ export function batchedTarget(target: Target): Target {
   return {
     ...target,
     name: `${target.name} (batched)`,
+    open: (path, options) => target.open(path, batched(options)),
     openKv: (path, options) => target.openKv(path, batched(options)),
     ...(target.openKvAsync && { openKvAsync: (path, options) => target.openKvAsync!(path, batched(options)) }),
     fromDatabase: (path, options) => target.fromDatabase(path, batched(options)),

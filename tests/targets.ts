@@ -28,6 +28,7 @@ export function nodeTarget(runtime: Target["runtime"]): Target {
   return {
     name: `node:sqlite on ${runtime}`,
     runtime,
+    open: nodeAdapter.openKv,
     openKv: nodeAdapter.openKv,
     openKvAsync: nodeAdapter.openKvAsync,
     fromDatabase(path: string, options?: KvOptions) {
@@ -50,6 +51,7 @@ export function bunTarget(): Target {
   return {
     name: "bun:sqlite on bun",
     runtime: "bun",
+    open: bunAdapter.openKv,
     openKv: bunAdapter.openKv,
     openKvAsync: bunAdapter.openKvAsync,
     fromDatabase(path: string, options?: KvOptions) {
@@ -75,6 +77,7 @@ export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Targe
     noUri: module === "better-sqlite3"
       ? "better-sqlite3 cannot open SQLite URIs"
       : "libsql keeps the file open after close",
+    open: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
     openKv: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
     openKvAsync: (path, options) => betterAdapter.openKvAsync(path, { ...options, Database: module }),
     fromDatabase(path: string, options?: KvOptions) {
@@ -101,7 +104,7 @@ export function asyncTarget(target: Target): Target {
     ...target,
     name: `${target.name} (async)`,
     async: true,
-    openKv: open as unknown as Target["openKv"],
+    open,
     fromDatabase() {
       throw new TypeError("The async client cannot wrap a handle of the calling thread");
     },

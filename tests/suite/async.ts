@@ -17,7 +17,7 @@ import { cannotMount, mountTmpfs, tempDir, tempFile } from "../util.ts";
 
 /** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {
-  const open = (path?: string, options?: KvOptions) => t.openKv(path, options) as unknown as Promise<KvAsync>;
+  const open = (path?: string, options?: KvOptions): Promise<KvAsync> => t.openKvAsync!(path, options);
 
   test("transaction(async fn) commits when fn resolves and returns its result", async () => {
     await using kv = await open();
@@ -43,7 +43,7 @@ export function asyncTests(test: TestFn, t: Target): void {
         await tx.set("c", 3);
         throw boom;
       }),
-      (e) => e === boom,
+      (e: unknown) => e === boom,
     );
     await assert.rejects(
       kv.transaction((tx) => {
@@ -210,7 +210,7 @@ export function asyncTests(test: TestFn, t: Target): void {
 
   test("list() fetches pages lazily: the iterator sees writes made past its cursor", async () => {
     await using kv = await open();
-    await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i]));
+    await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i] as const));
     const it = kv.list({ prefix: "k" });
     assert.equal((await it.next()).value?.key, "k0000");
     await kv.set("k9999", "late");

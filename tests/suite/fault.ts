@@ -12,7 +12,7 @@ export function faultTests(test: TestFn, t: Target): void {
   test("a file that is not a database is reported as KvCorruptError", async () => {
     const path = tempFile();
     writeFileSync(path, "this is not a sqlite file at all, but it is long enough to have a header".repeat(100));
-    await assert.rejects(async () => await t.openKv(path), KvCorruptError);
+    await assert.rejects(async () => await t.open(path), KvCorruptError);
   });
 
   test("a full database is KvError KV_FULL naming the file, and keeps every committed key", async () => {
@@ -49,8 +49,8 @@ export function faultTests(test: TestFn, t: Target): void {
 
   test("a held write lock makes a writer fail with KvBusyError after busyTimeout, changing nothing", async () => {
     const path = tempFile();
-    await using a = await t.openKv(path);
-    await using b = await t.openKv(path, { busyTimeout: 50 });
+    await using a = await t.open(path);
+    await using b = await t.open(path, { busyTimeout: 50 });
     await a.set("k", "a");
     await a.transaction(() => {
       a.set("k", "held");
@@ -73,12 +73,12 @@ export function faultTests(test: TestFn, t: Target): void {
     const mnt = mountTmpfs("4m");
     try {
       const clean = join(mnt.dir, "clean.db");
-      const kv = await t.openKv(clean);
+      const kv = await t.open(clean);
       await kv.set("a", 1);
       await kv.close();
       // A -wal that still holds changes: copied while a writer keeps it.
       const src = tempFile();
-      const writer = await t.openKv(src);
+      const writer = await t.open(src);
       await writer.set("b", 2);
       const pending = join(mnt.dir, "pending.db");
       copyFileSync(src, pending);
@@ -86,12 +86,12 @@ export function faultTests(test: TestFn, t: Target): void {
       await writer.close();
       mnt.readOnly();
       {
-        await using ro = await t.openKv(clean, { readOnly: true });
+        await using ro = await t.open(clean, { readOnly: true });
         assert.equal(await ro.get("a"), 1);
         await assert.rejects(async () => await ro.set("a", 2), KvReadOnlyError);
       }
       await assert.rejects(
-        async () => await t.openKv(pending, { readOnly: true }),
+        async () => await t.open(pending, { readOnly: true }),
         (e: unknown) => e instanceof KvReadOnlyError && e.message.includes(pending) && e.message.includes("-shm"),
       );
     } finally {

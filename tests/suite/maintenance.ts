@@ -11,7 +11,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
   test("stats counts operations since open and reads the file's gauges", async () => {
     const clock = manualClock();
     const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now });
+    await using kv = await t.open(path, { now: clock.now });
     await kv.set("a", 1);
     await kv.set("b", 2, { ttl: 5 });
     await kv.set("a", 0, { ifAbsent: true });
@@ -42,7 +42,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
   });
 
   test("stats counts rows iterated, errors and checkpoints, and { reset } returns and zeroes the counters", async () => {
-    await using kv = await t.openKv(tempFile());
+    await using kv = await t.open(tempFile());
     await kv.setMany({ a: 1, b: 2, c: 3 });
     await kv.keys();
     await Array.fromAsync(kv.list({ prefix: "a" }));
@@ -65,8 +65,8 @@ export function maintenanceTests(test: TestFn, t: Target): void {
 
   test("checkpoint, vacuum and optimize run, and bad modes are refused", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
-    await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)]));
+    await using kv = await t.open(path);
+    await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
     const r = await kv.checkpoint("truncate");
     assert.equal(r.busy, false);
     assert.equal(statSync(`${path}-wal`).size, 0);
@@ -82,7 +82,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
 
   test("vacuum({ pages }) frees at most that many pages, on a file created for it", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path, { autoVacuum: "incremental" });
+    await using kv = await t.open(path, { autoVacuum: "incremental" });
     await kv.setMany(Array.from({ length: 2000 }, (_, i) => [`k${i}`, "x".repeat(500)] as [string, string]));
     await kv.clear();
     await kv.checkpoint("truncate");
@@ -93,7 +93,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await kv.checkpoint("truncate");
     assert.equal(free(), before - 10);
     await assert.rejects(async () => await kv.vacuum({ pages: 0 }), RangeError);
-    await using plain = await t.openKv(tempFile());
+    await using plain = await t.open(tempFile());
     await assert.rejects(async () => await plain.vacuum({ pages: 5 }), /autoVacuum: "incremental"/);
     await plain.vacuum();
   });
@@ -101,15 +101,15 @@ export function maintenanceTests(test: TestFn, t: Target): void {
   test("integrityCheck passes on a sound file and throws KvCorruptError on a damaged one", async () => {
     const path = tempFile();
     {
-      await using kv = await t.openKv(path, { journalMode: "delete" });
-      await kv.setMany(Array.from({ length: 3000 }, (_, i) => [`key${i}`, `value ${i} `.repeat(10)]));
+      await using kv = await t.open(path, { journalMode: "delete" });
+      await kv.setMany(Array.from({ length: 3000 }, (_, i) => [`key${i}`, `value ${i} `.repeat(10)] as const));
       await kv.integrityCheck();
     }
     const bytes = readFileSync(path);
     for (let i = 8192; i < bytes.length - 4096; i += 4096) bytes.fill(0x5a, i + 100, i + 3000);
     writeFileSync(path, bytes);
     await assert.rejects(async () => {
-      const kv = await t.openKv(path, { journalMode: "delete" });
+      const kv = await t.open(path, { journalMode: "delete" });
       try {
         await kv.integrityCheck();
       } finally {
@@ -120,12 +120,12 @@ export function maintenanceTests(test: TestFn, t: Target): void {
 
   test("backup writes a consistent copy while the store stays open", async () => {
     const dir = tempDir();
-    await using kv = await t.openKv(join(dir, "a.db"));
+    await using kv = await t.open(join(dir, "a.db"));
     await kv.set("a", { n: 1 });
     await kv.namespace("ns").set("b", 2);
     await kv.backup(join(dir, "copy.db"));
     await kv.set("after", 1);
-    await using copy = await t.openKv(join(dir, "copy.db"));
+    await using copy = await t.open(join(dir, "copy.db"));
     assert.deepEqual(await copy.entries(), [["a", { n: 1 }]]);
     assert.equal(await copy.namespace("ns").get("b"), 2);
     await assert.rejects(async () => await kv.backup(join(dir, "copy.db")), KvError);
@@ -134,12 +134,12 @@ export function maintenanceTests(test: TestFn, t: Target): void {
 
   test("backup creates parent folders and refuses an existing target unless overwrite", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     await kv.set("a", 1);
     const target = join(tempDir(), "deep", "er", "copy.db");
     await kv.backup(target);
     {
-      await using copy = await t.openKv(target, { readOnly: true });
+      await using copy = await t.open(target, { readOnly: true });
       assert.equal(await copy.get("a"), 1);
     }
     await kv.set("a", 2);
@@ -150,14 +150,14 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     );
     assert.ok(readFileSync(target).equals(before), "a refused backup leaves the target alone");
     await kv.backup(target, { overwrite: true });
-    await using copy = await t.openKv(target, { readOnly: true });
+    await using copy = await t.open(target, { readOnly: true });
     assert.equal(await copy.get("a"), 2);
     await assert.rejects(async () => await kv.backup(target, { overwite: true } as never), TypeError);
   });
 
   test("backup works where SQLite may not attach a database, as on Deno without -A", async () => {
     const path = tempFile();
-    await (await t.openKv(path)).close();
+    await (await t.open(path)).close();
     const driver = t.raw(path);
     const refusing = {
       ...driver,
@@ -172,7 +172,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
       const target = join(tempDir(), "copy.db");
       await kv.backup(target);
       await kv.set("c", 3);
-      await using copy = await t.openKv(target, { readOnly: true });
+      await using copy = await t.open(target, { readOnly: true });
       assert.deepEqual(await copy.entries(), [["a", 1], ["b", 2]]);
       await copy.integrityCheck();
     } finally {
@@ -181,7 +181,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
   });
 
   test("an existing file that is not ours is never a backup's casualty", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const target = join(tempDir(), "notes.txt");
     writeFileSync(target, "mine");
     await assert.rejects(async () => await kv.backup(target), KvError);

@@ -2,6 +2,7 @@ import { assert } from "../assert.ts";
 import fc from "fast-check";
 import type { AnyKv, Target, TestFn } from "../harness.ts";
 import { manualClock, tempFile } from "../util.ts";
+import type { KvMethods, Mode } from "../../src/api.ts";
 
 /** One row as the model holds it: a row may be expired and not yet purged, as in the file. */
 interface Row {
@@ -52,14 +53,14 @@ function space(m: Model, ns: string): Map<string, Row> {
 }
 const isLive = (m: Model, row: Row | undefined): row is Row =>
   row !== undefined && (row.expiresAt === null || row.expiresAt > m.clock.now());
-const store = (r: Real, ns: string): AnyKv => (ns === "" ? r.kv : r.kv.namespace(ns));
+const store = (r: Real, ns: string): KvMethods<Mode> => (ns === "" ? r.kv : r.kv.namespace(ns));
 const liveKeys = (m: Model, ns: string) =>
   [...space(m, ns)].filter(([, row]) => isLive(m, row)).map(([k]) => k).sort(byteOrder);
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 const cmd = (name: string, run: (m: Model, r: Real) => Promise<void> | void): Cmd => ({
   check: () => true,
-  run,
+  run: async (m, r) => await run(m, r),
   toString: () => name,
 });
 
@@ -261,10 +262,10 @@ export function modelTests(test: TestFn, t: Target): void {
         const path = tempFile();
         const clock = manualClock();
         const real: Real = {
-          kv: await t.openKv(path, { now: clock.now }),
+          kv: await t.open(path, { now: clock.now }),
           async reopen() {
             await this.kv.close();
-            this.kv = await t.openKv(path, { now: clock.now });
+            this.kv = await t.open(path, { now: clock.now });
           },
         };
         try {

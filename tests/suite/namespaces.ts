@@ -7,7 +7,7 @@ import { tempFile } from "../util.ts";
 export function namespaceTests(test: TestFn, t: Target): void {
   test("namespaces are isolated key spaces sharing the file and the transactions", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     const users = kv.namespace("users");
     const posts = kv.namespace("posts");
     assert.equal(kv.namespace("users"), users);
@@ -45,7 +45,7 @@ export function namespaceTests(test: TestFn, t: Target): void {
   });
 
   test("closing a namespace closes only that view", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const ns = kv.namespace("n");
     await ns.close();
     await assert.rejects(async () => await ns.get("a"), KvClosedError);

@@ -10,24 +10,24 @@ export function openTests(test: TestFn, t: Target): void {
   test("bad options are refused before anything is opened", async () => {
     const dir = tempDir();
     const path = join(dir, "sub", "x.db");
-    await assert.rejects(async () => await t.openKv(path, { bogus: 1 } as never), TypeError);
-    await assert.rejects(async () => await t.openKv(path, { journalMode: "memory" as never }), RangeError);
-    await assert.rejects(async () => await t.openKv(path, { synchronous: "extra" as never }), RangeError);
-    await assert.rejects(async () => await t.openKv(path, { busyTimeout: -1 }), RangeError);
-    await assert.rejects(async () => await t.openKv(path, { sweepInterval: "1" as never }), TypeError);
-    await assert.rejects(async () => await t.openKv(path, { now: 5 as never }), TypeError);
-    await assert.rejects(async () => await t.openKv(path, { codec: {} as never }), TypeError);
-    await assert.rejects(async () => await t.openKv(5 as never), TypeError);
-    await assert.rejects(async () => await t.openKv(""), RangeError);
+    await assert.rejects(async () => await t.open(path, { bogus: 1 } as never), TypeError);
+    await assert.rejects(async () => await t.open(path, { journalMode: "memory" as never }), RangeError);
+    await assert.rejects(async () => await t.open(path, { synchronous: "extra" as never }), RangeError);
+    await assert.rejects(async () => await t.open(path, { busyTimeout: -1 }), RangeError);
+    await assert.rejects(async () => await t.open(path, { sweepInterval: "1" as never }), TypeError);
+    await assert.rejects(async () => await t.open(path, { now: 5 as never }), TypeError);
+    await assert.rejects(async () => await t.open(path, { codec: {} as never }), TypeError);
+    await assert.rejects(async () => await t.open(5 as never), TypeError);
+    await assert.rejects(async () => await t.open(""), RangeError);
     assert.equal(existsSync(path), false);
   });
 
   test("parent folders are created, and no path means memory", async () => {
     const dir = tempDir();
     const path = join(dir, "a", "b", "c.db");
-    await (await t.openKv(path)).close();
+    await (await t.open(path)).close();
     assert.ok(existsSync(path));
-    await using m = await t.openKv();
+    await using m = await t.open();
     await m.set("a", 1);
     assert.equal((await m.stats()).walBytes, null);
   });
@@ -59,22 +59,22 @@ export function openTests(test: TestFn, t: Target): void {
 
   test("pageSize and autoVacuum apply when the file is created and leave an existing file alone", async () => {
     const path = tempFile();
-    await (await t.openKv(path, { pageSize: 8192, autoVacuum: "incremental" })).close();
+    await (await t.open(path, { pageSize: 8192, autoVacuum: "incremental" })).close();
     assert.deepEqual(rawAll(t.raw, path, "PRAGMA page_size"), [[8192]]);
     assert.deepEqual(rawAll(t.raw, path, "PRAGMA auto_vacuum"), [[2]]);
-    await (await t.openKv(path, { pageSize: 1024 })).close();
+    await (await t.open(path, { pageSize: 1024 })).close();
     assert.deepEqual(rawAll(t.raw, path, "PRAGMA page_size"), [[8192]], "an existing file keeps its page size");
     for (const pageSize of [0, 1000, 256, 131072, 1.5]) {
-      await assert.rejects(async () => await t.openKv(":memory:", { pageSize }), RangeError, String(pageSize));
+      await assert.rejects(async () => await t.open(":memory:", { pageSize }), RangeError, String(pageSize));
     }
-    await assert.rejects(async () => await t.openKv(":memory:", { autoVacuum: "full" as never }), RangeError);
+    await assert.rejects(async () => await t.open(":memory:", { autoVacuum: "full" as never }), RangeError);
   });
 
   test("journalSizeLimit sets the WAL size limit", async () => {
     const { kv, pragma, closeUser } = t.fromDatabase(tempFile(), { journalSizeLimit: 1_048_576 });
     try {
       assert.equal(Number(pragma("journal_size_limit")), 1_048_576);
-      await assert.rejects(async () => await t.openKv(":memory:", { journalSizeLimit: -2 }), RangeError);
+      await assert.rejects(async () => await t.open(":memory:", { journalSizeLimit: -2 }), RangeError);
     } finally {
       await kv.close();
       closeUser();
@@ -97,11 +97,11 @@ export function openTests(test: TestFn, t: Target): void {
   test("a read-only store reads and refuses every write with KvReadOnlyError", async () => {
     const path = tempFile();
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       await kv.set("a", 1);
       await kv.namespace("n").set("x", 1);
     }
-    await using ro = await t.openKv(path, { readOnly: true });
+    await using ro = await t.open(path, { readOnly: true });
     assert.equal(await ro.get("a"), 1);
     assert.equal(await ro.namespace("n").get("x"), 1);
     for (
@@ -123,7 +123,7 @@ export function openTests(test: TestFn, t: Target): void {
   });
 
   test("every method throws KvClosedError after close, and close is idempotent", async () => {
-    const kv = await t.openKv();
+    const kv = await t.open();
     await kv.set("a", 1);
     const it = kv.list();
     const ns = kv.namespace("n");
@@ -153,7 +153,7 @@ export function openTests(test: TestFn, t: Target): void {
   test("using disposes the store", async () => {
     let outer: { get(k: string): unknown } | undefined;
     {
-      await using kv = await t.openKv();
+      await using kv = await t.open();
       outer = kv;
       await kv.set("a", 1);
     }

@@ -1,18 +1,18 @@
 import { assert } from "../assert.ts";
 import { compileQuery } from "../../src/query.ts";
-import type { Target, TestFn } from "../harness.ts";
+import type { AnyKv, Target, TestFn } from "../harness.ts";
 import type { Kv } from "../../src/kv.ts";
 import { rawAll, tempFile } from "../util.ts";
 
 /** KeyQuery and ListOptions. */
 export function queryTests(test: TestFn, t: Target): void {
-  const fill = (kv: { set(k: string, v: unknown): boolean }, keys: string[]) => {
-    for (const k of keys) kv.set(k, k.toUpperCase());
+  const fill = async (kv: AnyKv, keys: string[]) => {
+    for (const k of keys) await kv.set(k, k.toUpperCase());
   };
 
   test("prefix matches literally: %, _ and \\ are not wildcards", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["a%b", "a%bc", "axb", "a_1", "ab1", "a\\x", "aY", "b"]);
+    await using kv = await t.open();
+    await fill(kv, ["a%b", "a%bc", "axb", "a_1", "ab1", "a\\x", "aY", "b"]);
     assert.deepEqual(await kv.keys({ prefix: "a%" }), ["a%b", "a%bc"]);
     assert.deepEqual(await kv.keys({ prefix: "a_" }), ["a_1"]);
     assert.deepEqual(await kv.keys({ prefix: "a\\" }), ["a\\x"]);
@@ -22,8 +22,8 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("prefix handles the largest code points", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["x\u{10FFFF}", "x\u{10FFFF}a", "y", "x\uD7FFz", "x\uE000"]);
+    await using kv = await t.open();
+    await fill(kv, ["x\u{10FFFF}", "x\u{10FFFF}a", "y", "x\uD7FFz", "x\uE000"]);
     assert.deepEqual(await kv.keys({ prefix: "x\u{10FFFF}" }), ["x\u{10FFFF}", "x\u{10FFFF}a"]);
     assert.deepEqual(await kv.keys({ prefix: "x\uD7FF" }), ["x\uD7FFz"]);
   });
@@ -31,7 +31,7 @@ export function queryTests(test: TestFn, t: Target): void {
   test("a prefix query is a range search on the primary key, never a full scan", async () => {
     const path = tempFile();
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       for (let i = 0; i < 100; i++) await kv.set(`k${i}`, i);
     }
     for (const q of [{ prefix: "user:" }, { start: "a", end: "b" }, { glob: "user:*:x" }]) {
@@ -50,8 +50,8 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("start is inclusive and end exclusive", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["a", "b", "c", "d"]);
+    await using kv = await t.open();
+    await fill(kv, ["a", "b", "c", "d"]);
     assert.deepEqual(await kv.keys({ start: "b", end: "d" }), ["b", "c"]);
     assert.deepEqual(await kv.keys({ start: "b" }), ["b", "c", "d"]);
     assert.deepEqual(await kv.keys({ end: "b" }), ["a"]);
@@ -59,8 +59,8 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("like is ASCII case-insensitive and honours an escape character", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["User:1", "user:2", "user_3", "userX3", "other"]);
+    await using kv = await t.open();
+    await fill(kv, ["User:1", "user:2", "user_3", "userX3", "other"]);
     assert.deepEqual(await kv.keys({ like: "user:%" }), ["User:1", "user:2"]);
     assert.deepEqual(await kv.keys({ like: "user_3" }), ["userX3", "user_3"]);
     assert.deepEqual(await kv.keys({ like: "user!_3", escape: "!" }), ["user_3"]);
@@ -69,8 +69,8 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("glob is case-sensitive with *, ? and [...]", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["user:1:a", "user:2:b", "User:3:a", "user:10:a"]);
+    await using kv = await t.open();
+    await fill(kv, ["user:1:a", "user:2:b", "User:3:a", "user:10:a"]);
     assert.deepEqual(await kv.keys({ glob: "user:*:a" }), ["user:10:a", "user:1:a"]);
     assert.deepEqual(await kv.keys({ glob: "user:?:*" }), ["user:1:a", "user:2:b"]);
     assert.deepEqual(await kv.keys({ glob: "[Uu]ser:[23]:*" }), ["User:3:a", "user:2:b"]);
@@ -78,7 +78,7 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("a malformed query is refused with TypeError or RangeError", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", 1);
     const bad: unknown[] = [
       { prefix: "a", glob: "b" },
@@ -99,7 +99,7 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("a query field that is present but undefined is a TypeError, never 'match everything'", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.setMany({ a: 1, b: 2 });
     for (const field of ["prefix", "like", "glob", "start", "end", "escape", "tag"]) {
       const q = { [field]: undefined } as never;
@@ -114,7 +114,7 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("query strings with lone surrogates are refused and delete nothing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("\uFFFDsecret", 1);
     await assert.rejects(async () => await kv.deleteMany({ like: "\uD800%" }), RangeError);
     await assert.rejects(async () => await kv.deleteMany({ prefix: "\uD800" }), RangeError);
@@ -126,17 +126,17 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("values and entries follow the same query and order", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["b", "a", "c"]);
+    await using kv = await t.open();
+    await fill(kv, ["b", "a", "c"]);
     assert.deepEqual(await kv.values(), ["A", "B", "C"]);
     assert.deepEqual(await kv.entries({ start: "b" }), [["b", "B"], ["c", "C"]]);
     assert.deepEqual(await kv.values({ prefix: "a" }, { reverse: true }), ["A"]);
   });
 
   test("limit, reverse and after page through keys exactly once", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const all = Array.from({ length: 57 }, (_, i) => `k${String(i).padStart(3, "0")}`);
-    fill(kv, all);
+    await fill(kv, all);
     for (const reverse of [false, true]) {
       const seen: string[] = [];
       let after: string | undefined;
@@ -160,9 +160,9 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("list is lazy and batched: it sees writes made after it started, past its cursor", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const keys = Array.from({ length: 700 }, (_, i) => `k${String(i).padStart(4, "0")}`);
-    await kv.setMany(keys.map((k) => [k, k]));
+    await kv.setMany(keys.map((k) => [k, k] as const));
     const it = kv.list<string>({ prefix: "k" });
     const first = await it.next();
     assert.equal(first.value!.key, "k0000");
@@ -184,7 +184,7 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("list entries carry expiry and version", async () => {
-    await using kv = await t.openKv(":memory:", { now: () => 1000 });
+    await using kv = await t.open(":memory:", { now: () => 1000 });
     await kv.set("a", 1, { ttl: 50 });
     const [entry] = await Array.fromAsync(kv.list());
     assert.equal(entry!.key, "a");
@@ -195,18 +195,18 @@ export function queryTests(test: TestFn, t: Target): void {
 
   test("list holds no read lock between batches", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path, { journalMode: "delete" });
-    await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i]));
+    await using kv = await t.open(path, { journalMode: "delete" });
+    await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(4, "0")}`, i] as const));
     const it = kv.list();
     await it.next();
-    await using other = await t.openKv(path, { journalMode: "delete", busyTimeout: 0 });
+    await using other = await t.open(path, { journalMode: "delete", busyTimeout: 0 });
     assert.equal(await other.set("w", 1), true, "a writer gets in while the iterator is paused");
     await other.flush(); // committed, so that the iterator sees it (a no-op in the default mode)
     assert.equal((await Array.fromAsync(it)).length, 600);
   });
 
   test("iterating the store yields [key, value] pairs like a Map", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.setMany({ b: 2, a: 1 });
     assert.deepEqual(await Array.fromAsync(kv), [["a", 1], ["b", 2]]);
     // The synchronous store is a sync iterable, as a Map is; the async client an async one.
@@ -214,8 +214,8 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("deleteMany deletes by key list or by query and counts live keys", async () => {
-    await using kv = await t.openKv();
-    fill(kv, ["s:1", "s:2", "s:3", "t:1", "u_1", "uX1"]);
+    await using kv = await t.open();
+    await fill(kv, ["s:1", "s:2", "s:3", "t:1", "u_1", "uX1"]);
     assert.equal(await kv.deleteMany(["s:1", "missing", "s:1"]), 1);
     assert.equal(await kv.deleteMany({ prefix: "s:" }), 2);
     assert.equal(await kv.deleteMany({ like: "u\\_%", escape: "\\" }), 1);
@@ -226,9 +226,9 @@ export function queryTests(test: TestFn, t: Target): void {
   });
 
   test("getMany reads many keys, duplicates and misses included, past SQLite's parameter limit", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const keys = Array.from({ length: 40_000 }, (_, i) => `k${i}`);
-    await kv.setMany(keys.map((k, i) => [k, i]));
+    await kv.setMany(keys.map((k, i) => [k, i] as const));
     const got = await kv.getMany([...keys, "missing", "k5"]);
     assert.equal(got.length, 40_002);
     assert.equal(got[39_999], 39_999);
@@ -242,7 +242,7 @@ export function queryTests(test: TestFn, t: Target): void {
 /** Limits written into statements (up to 256) and bound (above), and listings rewritten in place. */
 export function limitTests(test: TestFn, t: Target): void {
   test("limits on both sides of the literal range give exact pages in every listing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.setMany(Array.from({ length: 600 }, (_, i) => [`k${String(i).padStart(3, "0")}`, i] as [string, number]));
     for (const limit of [0, 1, 50, 255, 256, 257, 300, 599, 600, 601]) {
       const n = Math.min(limit, 600);
@@ -264,7 +264,7 @@ export function limitTests(test: TestFn, t: Target): void {
   });
 
   test("limit must be a safe whole number >= 0", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", 1);
     for (const limit of [2 ** 63, 2 ** 53, -1, 1.5, NaN, Infinity]) {
       await assert.rejects(async () => await kv.keys(undefined, { limit }), RangeError, String(limit));

@@ -4,7 +4,7 @@ import type { Target, TestFn } from "../harness.ts";
 /** What fits no single area: each case found by probing the store as a careless or hostile caller would. */
 export function reliabilityTests(test: TestFn, t: Target): void {
   test("unknown options to any method are a TypeError and write nothing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     for (const bad of [{ ttl_seconds: 5 }, { ttlSeconds: 5 }, { expire: 5 }, { ifabsent: true }]) {
       await assert.rejects(async () => await kv.set("k", 1, bad as never), /unknown option/);
       await assert.rejects(async () => await kv.setMany({ k: 1 }, bad as never), TypeError);

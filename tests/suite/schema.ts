@@ -8,7 +8,7 @@ import { manualClock, rawAll, rawExec, tagRows, tempFile } from "../util.ts";
 export function schemaTests(test: TestFn, t: Target): void {
   test("a fresh file records its schema version", async () => {
     const path = tempFile();
-    await (await t.openKv(path)).close();
+    await (await t.open(path)).close();
     assert.deepEqual(rawAll(t.raw, path, `SELECT name, version FROM kvsqlite_meta`), [["kv", 2]]);
     assert.deepEqual(rawAll(t.raw, path, `PRAGMA journal_mode`), [["wal"]]);
   });
@@ -27,9 +27,9 @@ export function schemaTests(test: TestFn, t: Target): void {
        INSERT INTO kvsqlite_meta VALUES ('kv', 1);
        INSERT INTO kv (k, v) VALUES ('a', 'one'); INSERT INTO "kv/users" (k, v) VALUES ('u', 'ada');`,
     );
-    await assert.rejects(async () => await t.openKv(path, { readOnly: true }), /needs migrating/);
+    await assert.rejects(async () => await t.open(path, { readOnly: true }), /needs migrating/);
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       assert.equal(await kv.get("a"), "one");
       assert.equal(await kv.namespace("users").get("u"), "ada");
       await kv.set("a", "tagged", { tags: ["t"] });
@@ -50,7 +50,7 @@ export function schemaTests(test: TestFn, t: Target): void {
     );
     const clock = manualClock();
     {
-      await using kv = await t.openKv(path, { now: clock.now });
+      await using kv = await t.open(path, { now: clock.now });
       assert.equal(await kv.get("text"), "hello");
       assert.deepEqual(await kv.get("blob"), new Uint8Array([0, 255, 16]));
       assert.equal(await kv.get("num"), 12);
@@ -77,17 +77,17 @@ export function schemaTests(test: TestFn, t: Target): void {
       `CREATE TABLE "kv" (k VARCHAR(4096) PRIMARY KEY, v BLOB, expire_time INTEGER);
        INSERT INTO kv VALUES ('a', 'x', 2000000000), ('b', 'y', NULL);`,
     );
-    await using kv = await t.openKv(path, { now: () => 1_999_999_999_000 });
+    await using kv = await t.open(path, { now: () => 1_999_999_999_000 });
     assert.equal(await kv.ttl("a"), 1000);
     assert.equal(await kv.ttl("b"), Infinity);
   });
 
   test("a schema newer than the library throws KvSchemaError and leaves the file untouched", async () => {
     const path = tempFile();
-    await (await t.openKv(path, { journalMode: "delete" })).close();
+    await (await t.open(path, { journalMode: "delete" })).close();
     rawExec(t.raw, path, `UPDATE kvsqlite_meta SET version = 99`);
     const before = readFileSync(path);
-    await assert.rejects(async () => await t.openKv(path, { journalMode: "delete" }), KvSchemaError);
+    await assert.rejects(async () => await t.open(path, { journalMode: "delete" }), KvSchemaError);
     assert.deepEqual(readFileSync(path), before);
     assert.equal(existsSync(`${path}-wal`), false);
   });
@@ -95,7 +95,7 @@ export function schemaTests(test: TestFn, t: Target): void {
   test("a table of the same name that is not a key table throws KvSchemaError", async () => {
     const path = tempFile();
     rawExec(t.raw, path, `CREATE TABLE "kv" (id INTEGER PRIMARY KEY, name TEXT)`);
-    await assert.rejects(async () => await t.openKv(path), KvSchemaError);
+    await assert.rejects(async () => await t.open(path), KvSchemaError);
   });
 
   test("another program's table of our name is refused and the file stays byte-identical", async () => {
@@ -117,8 +117,8 @@ export function schemaTests(test: TestFn, t: Target): void {
         });`,
       );
       const before = readFileSync(path);
-      await assert.rejects(async () => await t.openKv(path), KvSchemaError, sql);
-      await assert.rejects(async () => await t.openKv(path, { readOnly: true }), KvSchemaError, sql);
+      await assert.rejects(async () => await t.open(path), KvSchemaError, sql);
+      await assert.rejects(async () => await t.open(path, { readOnly: true }), KvSchemaError, sql);
       assert.deepEqual(readFileSync(path), before, `${sql}: the file changed`);
     }
   });
@@ -126,8 +126,8 @@ export function schemaTests(test: TestFn, t: Target): void {
   test("the table option names the table, quoted, and bad names are refused", async () => {
     const path = tempFile();
     {
-      await using a = await t.openKv(path, { table: 'we"ird name' });
-      await using b = await t.openKv(path, { table: "other" });
+      await using a = await t.open(path, { table: 'we"ird name' });
+      await using b = await t.open(path, { table: "other" });
       await a.set("k", "a");
       await b.set("k", "b");
       assert.equal(await a.get("k"), "a");
@@ -145,13 +145,13 @@ export function schemaTests(test: TestFn, t: Target): void {
       'we"ird name',
     ]);
     for (const bad of ["", "sqlite_master", "a/b", "x\0y"]) {
-      await assert.rejects(async () => await t.openKv(path, { table: bad }), RangeError);
+      await assert.rejects(async () => await t.open(path, { table: bad }), RangeError);
     }
-    await assert.rejects(async () => await t.openKv(path, { table: 5 as unknown as string }), TypeError);
+    await assert.rejects(async () => await t.open(path, { table: 5 as unknown as string }), TypeError);
   });
 
   test("table names starting with kvsqlite_ are reserved", async () => {
-    await assert.rejects(async () => await t.openKv(":memory:", { table: "kvsqlite_tags" }), RangeError);
-    await assert.rejects(async () => await t.openKv(":memory:", { table: "KVSQLITE_x" }), RangeError);
+    await assert.rejects(async () => await t.open(":memory:", { table: "kvsqlite_tags" }), RangeError);
+    await assert.rejects(async () => await t.open(":memory:", { table: "KVSQLITE_x" }), RangeError);
   });
 }

@@ -7,7 +7,7 @@ import { manualClock, rawAll, tagRows, tempFile } from "../util.ts";
 /** Tags: NADB's labels on values, in the core. */
 export function tagTests(test: TestFn, t: Target): void {
   test("set attaches tags; tags() lists them sorted, [] for none, undefined when missing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     assert.equal(await kv.set("post:1", "hi", { tags: ["user:42", "feed", "user:42"] }), true);
     await kv.set("plain", 1);
     assert.deepEqual(await kv.tags("post:1"), ["feed", "user:42"]);
@@ -19,7 +19,7 @@ export function tagTests(test: TestFn, t: Target): void {
 
   test("tags belong to the value: a later set without tags leaves the key untagged, with tags replaces them", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     await kv.set("a", 1, { tags: ["x", "y"] });
     await kv.set("a", 2);
     assert.deepEqual(await kv.tags("a"), []);
@@ -38,7 +38,7 @@ export function tagTests(test: TestFn, t: Target): void {
   });
 
   test("a write stopped by its condition keeps the old value's tags", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("lock", "me", { tags: ["locks"] });
     assert.equal(await kv.set("lock", "you", { ifAbsent: true }), false);
     assert.equal(await kv.set("lock", "you", { ifAbsent: true, tags: ["other"] }), false);
@@ -51,7 +51,7 @@ export function tagTests(test: TestFn, t: Target): void {
 
   test("incr, expire, expireAt and persist keep the tags; rename moves them", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("n", 1, { tags: ["counter"] });
     await kv.incr("n");
     await kv.incr("n", 0.5);
@@ -72,7 +72,7 @@ export function tagTests(test: TestFn, t: Target): void {
 
   test("delete, take, deleteMany and clear drop the tags", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     const tagged = { tags: ["t"] };
     for (const k of ["a", "b", "c", "d", "e", "f"]) await kv.set(k, k, tagged);
     assert.equal(await kv.delete("a"), true);
@@ -92,7 +92,7 @@ export function tagTests(test: TestFn, t: Target): void {
   test("an expired key's tags are invisible at once and dropped by purgeExpired", async () => {
     const clock = manualClock();
     const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now });
+    await using kv = await t.open(path, { now: clock.now });
     await kv.set("s", 1, { tags: ["t"], ttl: 10 });
     await kv.set("p", 2, { tags: ["t"] });
     clock.advance(10);
@@ -111,7 +111,7 @@ export function tagTests(test: TestFn, t: Target): void {
   });
 
   test("{ tag } works in keys, values, entries, list, count and deleteMany, in key order", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.setMany({ c: 3, a: 1, b: 2 }, { tags: ["letters"] });
     await kv.set("z", 26);
     assert.deepEqual(await kv.keys({ tag: "letters" }), ["a", "b", "c"]);
@@ -133,7 +133,7 @@ export function tagTests(test: TestFn, t: Target): void {
   test("deleteMany({ tag }) finds its keys through the tag index, not by scanning the store", async () => {
     const path = tempFile();
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       for (let i = 0; i < 200; i++) await kv.set(`k${i}`, i, { tags: i % 10 === 0 ? ["t"] : ["other"] });
       await kv.optimize();
     }
@@ -156,7 +156,7 @@ export function tagTests(test: TestFn, t: Target): void {
   });
 
   test("bad tags are refused and nothing is written", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("k", "before", { tags: ["keep"] });
     const bad: [unknown, typeof Error][] = [
       ["one", TypeError],
@@ -184,7 +184,7 @@ export function tagTests(test: TestFn, t: Target): void {
 
   test("namespaces keep their own tags; dropNamespace drops them", async () => {
     const path = tempFile();
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     const ns = kv.namespace("users");
     await ns.set("42", "ada", { tags: ["admin"] });
     await kv.set("42", "root", { tags: ["admin"] });

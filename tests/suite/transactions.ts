@@ -4,7 +4,7 @@ import { syncOnly, type Target, type TestFn } from "../harness.ts";
 /** transaction(fn): commit and rollback, savepoints, and the fn it refuses. */
 export function transactionTests(test: TestFn, t: Target): void {
   test("a transaction commits on return and rolls back on throw", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     assert.equal(
       await kv.transaction((tx) => {
         tx.set("a", 1);
@@ -19,12 +19,12 @@ export function transactionTests(test: TestFn, t: Target): void {
         tx.set("a", 100);
         tx.delete("b");
         throw boom;
-      }), (e) => e === boom);
+      }), (e: unknown) => e === boom);
     assert.deepEqual(await kv.entries(), [["a", 1], ["b", 2]]);
   });
 
   test("nested transactions are savepoints", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.transaction((tx) => {
       tx.set("outer", 1);
       assert.throws(() =>
@@ -59,14 +59,14 @@ export function transactionTests(test: TestFn, t: Target): void {
   }, syncOnly(t, "transaction(fn) takes an async fn"));
 
   test("transaction refuses a fn that is not a function, and nothing is committed", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await assert.rejects(async () => await kv.transaction("x" as never), TypeError);
     await assert.rejects(async () => await kv.transaction(undefined as never), /fn must be a function/);
     assert.equal(await kv.count(), 0);
   });
 
   test("a failed call inside a transaction leaves the transaction usable", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.transaction((tx) => {
       tx.set("a", 1);
       assert.throws(() => tx.set("b", () => 1), Error);

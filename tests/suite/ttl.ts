@@ -6,7 +6,7 @@ import { manualClock, rawAll, tempFile } from "../util.ts";
 export function ttlTests(test: TestFn, t: Target): void {
   test("an expired key is invisible to every read at once, before any purge", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("e", "soon", { ttl: 1000 });
     await kv.set("p", "forever");
     clock.advance(999);
@@ -37,7 +37,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("ttl reports ms left, Infinity without expiry, undefined when missing or expired", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("a", 1, { ttl: 1500 });
     await kv.set("b", 2);
     clock.advance(500);
@@ -50,7 +50,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("an expiresAt in the past writes the key already expired", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     assert.equal(await kv.set("past", 1, { expiresAt: clock.now() - 1 }), true);
     assert.equal(await kv.set("now", 1, { expiresAt: clock.now() }), true);
     assert.equal(await kv.set("pastDate", 1, { expiresAt: new Date(clock.now() - 1) }), true);
@@ -60,7 +60,7 @@ export function ttlTests(test: TestFn, t: Target): void {
   });
 
   test("a ttl that is not a finite number is refused and nothing is written", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("k", "before");
     await assert.rejects(
       async () => await kv.set("k", "after", { ttl: NaN }),
@@ -78,7 +78,7 @@ export function ttlTests(test: TestFn, t: Target): void {
   });
 
   test("every ttl must be > 0: 0 and negatives are a RangeError and write nothing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("k", "before");
     for (const ttl of [0, -1, -0, 0 - 1e-9]) {
       await assert.rejects(async () => await kv.set("k", "after", { ttl }), RangeError, String(ttl));
@@ -93,7 +93,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("keepTtl keeps a live key's expiry and gives a new key none", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("a", 1, { ttl: 100 });
     clock.advance(40);
     assert.equal(await kv.set("a", 2, { keepTtl: true }), true);
@@ -114,7 +114,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("expire, expireAt and persist change expiry without rewriting the value", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("a", { v: 1 });
     const version = (await kv.getEntry("a"))!.version;
     assert.equal(await kv.expire("a", 100), true);
@@ -134,7 +134,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("touch extends a live key's expiry and returns its value in one call; missing or expired: undefined", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("session", { user: "ada" }, { ttl: 100 });
     clock.advance(90);
     assert.deepEqual(await kv.touch("session", 100), { user: "ada" });
@@ -157,7 +157,7 @@ export function ttlTests(test: TestFn, t: Target): void {
   test("purgeExpired deletes only expired rows and returns how many", async () => {
     const clock = manualClock();
     const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now });
+    await using kv = await t.open(path, { now: clock.now });
     await kv.setMany([["a", 1], ["b", 2]], { ttl: 10 });
     await kv.set("c", 3, { ttl: 100 });
     await kv.set("d", 4);
@@ -171,7 +171,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("purgeExpired's statement searches the expiry index instead of scanning the table", async () => {
     const path = tempFile();
-    await (await t.openKv(path)).close();
+    await (await t.open(path)).close();
     const plan = rawAll(t.raw, path, `EXPLAIN QUERY PLAN DELETE FROM "kv" WHERE expire_time <= ?`, 1).map((r) =>
       String(r[3])
     )
@@ -183,7 +183,7 @@ export function ttlTests(test: TestFn, t: Target): void {
   test("sweepInterval purges on a timer", async () => {
     const clock = manualClock();
     const path = tempFile();
-    await using kv = await t.openKv(path, { now: clock.now, sweepInterval: 10 });
+    await using kv = await t.open(path, { now: clock.now, sweepInterval: 10 });
     await kv.namespace("n").set("x", 1, { ttl: 1 });
     await kv.set("a", 1, { ttl: 1 });
     await kv.flush(); // written for the raw connection below to see (a no-op in the default mode)
@@ -198,7 +198,7 @@ export function ttlTests(test: TestFn, t: Target): void {
 
   test("a clock moved by hand expires keys written with a fractional ttl", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("f", 1, { ttl: 1.5 });
     clock.advance(1);
     assert.equal(await kv.has("f"), true);
@@ -213,7 +213,7 @@ export function ttlTests(test: TestFn, t: Target): void {
       const [reading, error] of [[NaN, RangeError], [Infinity, RangeError], ["1", TypeError], [undefined, TypeError]]
     ) {
       let now: unknown = 1_700_000_000_000;
-      await using kv = await t.openKv(":memory:", { now: () => now as number });
+      await using kv = await t.open(":memory:", { now: () => now as number });
       await kv.set("before", 1, { ttl: 10 });
       now = reading;
       await assert.rejects(async () => await kv.set("k", 1, { ttl: 10 }), error as typeof Error);

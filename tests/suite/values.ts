@@ -14,7 +14,7 @@ class Point {
 /** Keys, values and the codec. */
 export function valueTests(test: TestFn, t: Target): void {
   test("get returns what set wrote and undefined or the fallback for a missing key", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     assert.equal(await kv.set("a", "one"), true);
     assert.equal(await kv.get("a"), "one");
     assert.equal(await kv.get("missing"), undefined);
@@ -29,7 +29,7 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("bad keys throw TypeError or RangeError and write nothing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     for (const bad of [1, null, undefined, {}, Symbol("s"), ["a"]]) {
       await assert.rejects(async () => await kv.set(bad as unknown as string, 1), TypeError);
       await assert.rejects(async () => await kv.get(bad as unknown as string), TypeError);
@@ -55,7 +55,7 @@ export function valueTests(test: TestFn, t: Target): void {
       `CREATE TABLE "kv" (k VARCHAR(4096) PRIMARY KEY, v BLOB);
        INSERT INTO kv VALUES ('${long}', 'one'), ('${long}2', 'two'), ('${long}3', 'three');`,
     );
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     assert.deepEqual(await kv.keys(), [long, `${long}2`, `${long}3`]);
     assert.equal(await kv.get(long), "one");
     assert.equal(await kv.has(long), true);
@@ -72,7 +72,7 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("keys list in UTF-8 byte order, not UTF-16 order", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const keys = ["b", "a", "B", "é", "\u{1F600}", "\uFFFF", "a\u0001", "ab"];
     for (const k of keys) await kv.set(k, k);
     assert.deepEqual(await kv.keys(), ["B", "a", "a\u0001", "ab", "b", "é", "\uFFFF", "\u{1F600}"]);
@@ -120,10 +120,10 @@ export function valueTests(test: TestFn, t: Target): void {
       ["null prototype", Object.assign(Object.create(null), { a: 1 })],
     ];
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       for (const [k, v] of values) await kv.set(k, v);
     }
-    await using kv = await t.openKv(path);
+    await using kv = await t.open(path);
     for (const [k, v] of values) {
       const got = await kv.get(k);
       if (k === "null prototype") assert.deepEqual({ ...got as object }, { a: 1 }, k);
@@ -136,7 +136,7 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("an own __proto__ key stays a plain property", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const value = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}');
     await kv.set("p", value);
     const got = (await kv.get("p")) as Record<string, unknown>;
@@ -146,7 +146,7 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("a string with a lone surrogate round-trips unchanged", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const odd = ["a\uD800b", "\uDC00", "x\uDBFF", "\uD83D\uDE00\uD800", "nul\0and\uD800"];
     for (const [i, v] of odd.entries()) await kv.set(`s${i}`, v);
     for (const [i, v] of odd.entries()) assert.equal(await kv.get(`s${i}`), v);
@@ -161,7 +161,7 @@ export function valueTests(test: TestFn, t: Target): void {
   test("strings, numbers and bytes are stored as native SQLite values", async () => {
     const path = tempFile();
     {
-      await using kv = await t.openKv(path);
+      await using kv = await t.open(path);
       await kv.set("s", "text");
       await kv.set("i", 7);
       await kv.set("r", 1.5);
@@ -178,7 +178,7 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("an unencodable value throws KvCodecError and writes nothing", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("k", "before");
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
@@ -193,14 +193,14 @@ export function valueTests(test: TestFn, t: Target): void {
   });
 
   test("a shared (acyclic) reference is stored twice, not refused", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     const shared = { n: 1 };
     await kv.set("k", [shared, shared]);
     assert.deepEqual(await kv.get("k"), [{ n: 1 }, { n: 1 }]);
   });
 
   test("a value nested deeper than the codec can read back is refused and the old value kept", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("deep", "old");
     await assert.rejects(async () => await kv.set("deep", nested(1001)), KvCodecError);
     await assert.rejects(async () => await kv.set("deep", nested(10_000)), /nested more than 1000 levels/);
@@ -230,7 +230,7 @@ export function valueTests(test: TestFn, t: Target): void {
       },
     };
     {
-      await using kv = await t.openKv(path, { codec });
+      await using kv = await t.open(path, { codec });
       await kv.set("o", { a: [1, 2] });
       await kv.set("s", "plain");
       assert.deepEqual(await kv.get("o"), { a: [1, 2] });
@@ -242,7 +242,7 @@ export function valueTests(test: TestFn, t: Target): void {
 
   test("a codec that throws is reported as KvCodecError with the cause", async () => {
     const boom = new Error("boom");
-    await using kv = await t.openKv(":memory:", {
+    await using kv = await t.open(":memory:", {
       codec: {
         encode() {
           throw boom;
@@ -262,7 +262,7 @@ export function valueTests(test: TestFn, t: Target): void {
 
   test("values written with a ttl still round-trip", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("m", new Map([["a", 1]]), { ttl: 10 });
     assert.deepEqual(await kv.get("m"), new Map([["a", 1]]));
   });

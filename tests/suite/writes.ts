@@ -7,7 +7,7 @@ import { manualClock } from "../util.ts";
 export function writeTests(test: TestFn, t: Target): void {
   test("ifAbsent writes only when the key is missing or expired", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     assert.equal(await kv.set("a", 1, { ifAbsent: true, ttl: 10 }), true);
     assert.equal(await kv.set("a", 2, { ifAbsent: true }), false);
     assert.equal(await kv.get("a"), 1);
@@ -18,7 +18,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("ifPresent writes only when the key is live", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     assert.equal(await kv.set("a", 1, { ifPresent: true }), false);
     assert.equal(await kv.has("a"), false);
     await kv.set("a", 1);
@@ -30,7 +30,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("ifVersion writes only over the version that was read, and every write changes the version", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", 1);
     const v1 = (await kv.getEntry("a"))!.version;
     await kv.set("a", 1);
@@ -56,7 +56,7 @@ export function writeTests(test: TestFn, t: Target): void {
 
   test("setMany writes pairs, objects and maps in one transaction", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     assert.equal(await kv.setMany([["a", 1], ["b", 2]]), 2);
     assert.equal(await kv.setMany({ c: 3, d: { x: 1 } }, { ttl: 10 }), 2);
     assert.equal(await kv.setMany(new Map([["e", 5]])), 1);
@@ -71,7 +71,7 @@ export function writeTests(test: TestFn, t: Target): void {
 
   test("setMany writes large batches with the same rules as set: conditions, expiry, duplicates", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("k0005", "live");
     await kv.set("k0007", "expired", { ttl: 1 });
     await kv.set("k1200", "kept ttl", { ttl: 500 });
@@ -83,8 +83,10 @@ export function writeTests(test: TestFn, t: Target): void {
     assert.equal(await kv.get("k0007"), 7);
     assert.equal(await kv.get("k1233"), 1233);
     assert.equal(await kv.count(), 1234);
-    const before = new Map(await Promise.all((await kv.keys()).map(async (k) => [k, (await kv.getEntry(k))!.version])));
-    assert.equal(await kv.setMany(entries.map(([k, v]) => [k, (v as number) * 2]), { keepTtl: true }), 1234);
+    const before = new Map(
+      await Promise.all((await kv.keys()).map(async (k) => [k, (await kv.getEntry(k))!.version] as const)),
+    );
+    assert.equal(await kv.setMany(entries.map(([k, v]) => [k, (v as number) * 2] as const), { keepTtl: true }), 1234);
     assert.equal(await kv.get("k1200"), 2400);
     assert.equal(await kv.ttl("k1200"), 499);
     assert.equal(await kv.ttl("k0003"), Infinity);
@@ -100,7 +102,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("setMany writes nothing when a later entry is bad, whatever came before it", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", "old");
     const bad: unknown[] = [["a", "new"], ["b", 1], ["", 2]];
     await assert.rejects(async () => await kv.setMany(bad as [string, unknown][]), RangeError);
@@ -115,7 +117,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("incr stays exact at the edge of the safe integers and changes the version", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("n", Number.MAX_SAFE_INTEGER - 1);
     const v1 = (await kv.getEntry("n"))!.version;
     assert.equal(await kv.incr("n"), Number.MAX_SAFE_INTEGER);
@@ -133,7 +135,7 @@ export function writeTests(test: TestFn, t: Target): void {
 
   test("incr counts from 0, adds, keeps the ttl and refuses non-numbers", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     assert.equal(await kv.incr("n"), 1);
     assert.equal(await kv.incr("n", 5), 6);
     assert.equal(await kv.incr("n", -10), -4);
@@ -157,7 +159,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("incr refuses to count a number past 2^53 instead of stalling", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("n", 2 ** 53 - 2);
     assert.equal(await kv.incr("n"), 2 ** 53 - 1);
     for (let i = 0; i < 3; i++) await assert.rejects(async () => await kv.incr("n"), RangeError);
@@ -169,7 +171,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("delete reports whether a live key was deleted", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", 1);
     assert.equal(await kv.delete("a"), true);
     assert.equal(await kv.delete("a"), false);
@@ -178,7 +180,7 @@ export function writeTests(test: TestFn, t: Target): void {
   });
 
   test("take returns the value and deletes the key", async () => {
-    await using kv = await t.openKv();
+    await using kv = await t.open();
     await kv.set("a", { n: 1 });
     assert.deepEqual(await kv.take("a"), { n: 1 });
     assert.equal(await kv.has("a"), false);
@@ -187,7 +189,7 @@ export function writeTests(test: TestFn, t: Target): void {
 
   test("rename moves value and expiry, and refuses a live target unless overwrite", async () => {
     const clock = manualClock();
-    await using kv = await t.openKv(":memory:", { now: clock.now });
+    await using kv = await t.open(":memory:", { now: clock.now });
     await kv.set("a", { v: 1 }, { ttl: 100 });
     assert.equal(await kv.rename("a", "b"), true);
     assert.equal(await kv.has("a"), false);
