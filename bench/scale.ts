@@ -5,6 +5,7 @@
  */
 
 import type { Kv } from "../src/kv.ts";
+import { median } from "./measure.ts";
 import { kvSubject } from "./subjects.ts";
 import { fill, key, runWorkload, type Subject, VALUE } from "./workload.ts";
 
@@ -105,7 +106,7 @@ async function purgeScaling(
       await Promise.resolve();
     }
     kv.close();
-    return runs.sort((a, b) => a - b)[3]!;
+    return median(runs);
   };
   const smallMs = await time(small);
   const largeMs = await time(large);
