@@ -21,7 +21,7 @@ import { LRUCache } from "lru-cache";
 import { open as openLmdb } from "lmdb";
 import { openKv } from "../mod.ts";
 import { memoize } from "../src/cache.ts";
-import { median, rate, rateAsync, roundMedians } from "./measure.ts";
+import { rate, rateAsync, roundMedians, timeEach } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
 const quick = proc.argv.includes("--quick");
@@ -101,7 +101,7 @@ if (computed.some((c) => c !== KEYS)) throw new Error(`a memoized subject recomp
 
 // ---- deleteMany({ tag }) at two sizes ------------------------------------------
 
-function tagDeleteMs(size: number): number {
+async function tagDeleteMs(size: number): Promise<number> {
   using store = openKv(join(dir, `tags-${size}.db`));
   const groups = size / 100;
   store.transaction(() => {
@@ -111,18 +111,16 @@ function tagDeleteMs(size: number): number {
       });
     }
   });
-  const times: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const g = Math.floor((r + 0.5) * groups / 7);
-    const t = performance.now();
-    const n = store.deleteMany({ tag: `g:${g}` });
-    times.push(performance.now() - t);
+  // Each call, warm-up calls included, deletes another tag, spread over the store.
+  let r = 0;
+  const nextTag = () => `g:${Math.floor((r++ + 0.5) * groups / 10)}`;
+  return await timeEach(nextTag, (tag) => {
+    const n = store.deleteMany({ tag });
     if (n !== 100) throw new Error(`deleteMany({ tag }) deleted ${n}, not 100`);
-  }
-  return median(times);
+  }, 7);
 }
-const small = tagDeleteMs(10_000);
-const large = tagDeleteMs(quick ? 100_000 : 1_000_000);
+const small = await tagDeleteMs(10_000);
+const large = await tagDeleteMs(quick ? 100_000 : 1_000_000);
 
 // ---- report ---------------------------------------------------------------------
 

@@ -6,7 +6,14 @@
  * median of the rounds. That harness is ours: `rate` / `rateAsync` time one
  * slice, `rotate` runs the rounds, `roundMedians` does both and keeps the
  * medians.
+ *
+ * Single calls that cannot be repeated in a loop (a purge, a delete by tag:
+ * each needs fresh data, made untimed before it) are timed by mitata
+ * (`timeEach`), which warms the call up, collects garbage before timing, and
+ * keeps the per-call samples.
  */
+
+import { measure } from "mitata";
 
 /** The middle value (of two, the upper one). */
 export function median(values: readonly number[]): number {
@@ -86,4 +93,23 @@ export async function roundMedians<S>(
     if (round >= 0) results[index]!.push(result);
   }, options);
   return new Map(subjects.map((subject, index) => [subject, median(results[index]!)]));
+}
+
+/**
+ * Times `samples` single calls of `run` with mitata and returns the median
+ * call in milliseconds. `prepare` runs untimed before each call, warm-up calls
+ * included, and hands the call its argument. mitata makes one warm-up call
+ * (three when a call takes under 0.5 ms) and collects garbage before the timed
+ * calls (`Bun.gc`, `gc` where the runtime exposes it, else a large allocation
+ * that prompts one); calls are never batched, so each one gets fresh data.
+ * At most 12 samples: mitata drops the extremes of larger sets.
+ */
+export async function timeEach<T>(prepare: () => T, run: (prepared: T) => unknown, samples: number): Promise<number> {
+  const stats = await measure(function* () {
+    // mitata's computed parameter (`0`), which its types do not describe; it
+    // passes one only to a function that declares a parameter.
+    yield { 0: prepare, bench: (prepared: T) => run(prepared) } as unknown as () => unknown;
+  }, { min_samples: samples, max_samples: samples, min_cpu_time: 0, batch_threshold: -1 });
+  if (stats.samples.length !== samples) throw new Error(`mitata took ${stats.samples.length} samples, not ${samples}`);
+  return stats.p50 / 1e6;
 }
