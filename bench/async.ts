@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openKv, openKvAsync } from "../mod.ts";
 import type { Kv, KvAsync } from "../mod.ts";
+import { rate, rateAsync, roundMedians } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
 const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
@@ -20,7 +21,6 @@ const ROUNDS = quick ? 3 : 5;
 const SLICE = quick ? 60 : 250;
 const KEYS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-async-"));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const value = { name: "user", roles: ["reader"], n: 42 };
 
 const sync: Kv = openKv(join(dir, "sync.db"));
@@ -56,18 +56,15 @@ const ops: Record<string, { calls: number; sync: (i: number) => unknown; async: 
   "setMany of 1,000": { calls: 1000, sync: () => sync.setMany(batch), async: () => async.setMany(batch) },
 };
 
-const rates: Record<string, { sync: number[]; async: number[] }> = {};
+// Sync and async alternate, and which goes first alternates from round to round.
+const rates: Record<string, Map<"sync" | "async", number>> = {};
 for (const [op, run] of Object.entries(ops)) {
-  const r = rates[op] = { sync: [] as number[], async: [] as number[] };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const which of round % 2 === 0 ? ["sync", "async"] as const : ["async", "sync"] as const) {
-      let n = 0;
-      const start = performance.now();
-      if (which === "sync") { while (performance.now() - start < SLICE) run.sync(n++); }
-      else while (performance.now() - start < SLICE) await run.async(n++);
-      r[which].push((n * run.calls) / ((performance.now() - start) / 1000));
-    }
-  }
+  rates[op] = await roundMedians(["sync", "async"] as const, ROUNDS, async (which) => {
+    const perSecond = which === "sync"
+      ? rate(run.sync, SLICE, { chunk: 1 })
+      : await rateAsync(run.async, SLICE, { chunk: 1 });
+    return perSecond * run.calls;
+  });
 }
 sync.close();
 await async.close();
@@ -78,7 +75,7 @@ console.log("| operation | sync `Kv` | `openKvAsync` | async ÷ sync | µs per a
 console.log("| --- | ---: | ---: | ---: | ---: |");
 const report: Record<string, { sync: number; async: number }> = {};
 for (const [op, r] of Object.entries(rates)) {
-  const s = median(r.sync), a = median(r.async);
+  const s = r.get("sync")!, a = r.get("async")!;
   report[op] = { sync: s, async: a };
   const us = op.endsWith("(awaited)") ? (1e6 / a).toFixed(1) : "—";
   console.log(

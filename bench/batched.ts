@@ -16,11 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openKv } from "../mod.ts";
+import { rateAsync, roundMedians } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
 const args = proc.argv.slice(2);
 const quick = args.includes("--quick");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-batched-"));
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -49,27 +49,21 @@ async function micro(): Promise<Record<string, number>> {
     kv.incr("audit:requests");
     kv.incr(`audit:user:${id}`);
   };
-  const rates: Record<string, number[]> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let j = 0; j < modes.length; j++) {
-      const mode = modes[(j + round) % modes.length]!;
-      const kv = stores[mode]!;
-      let units = 0;
-      const start = performance.now();
-      while (performance.now() - start < SLICE) {
-        if (mode === "transaction") {
-          kv.transaction(() => {
-            for (let i = 0; i < PER_TASK; i++) unit(kv);
-          });
-        } else for (let i = 0; i < PER_TASK; i++) unit(kv);
-        units += PER_TASK;
-        await nextTask();
-      }
-      (rates[mode] ??= []).push(units / ((performance.now() - start) / 1000));
-    }
-  }
+  // One step is one event-loop task of PER_TASK units.
+  const task = async (mode: typeof modes[number]) => {
+    const kv = stores[mode]!;
+    if (mode === "transaction") {
+      kv.transaction(() => {
+        for (let i = 0; i < PER_TASK; i++) unit(kv);
+      });
+    } else for (let i = 0; i < PER_TASK; i++) unit(kv);
+    await nextTask();
+  };
+  const rates = await roundMedians(modes, ROUNDS, async (mode) => {
+    return (await rateAsync(() => task(mode), SLICE, { chunk: 1 })) * PER_TASK;
+  });
   for (const kv of Object.values(stores)) kv.close();
-  return Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v)]));
+  return Object.fromEntries(rates);
 }
 
 if (args.includes("--micro")) {
@@ -155,14 +149,7 @@ say("| server | Maps | default | batched | batched ÷ Maps | batched ÷ default 
 say("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const runtime of ["node", "bun"]) {
   const modes = ["maps", "immediate", "batched"];
-  const rates: Record<string, number[]> = {};
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < modes.length; j++) {
-      const mode = modes[(j + round) % modes.length]!;
-      (rates[mode] ??= []).push(await serve(runtime, mode, seconds));
-    }
-  }
-  const m = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v)]));
+  const m = Object.fromEntries(await roundMedians(modes, rounds, (mode) => serve(runtime, mode, seconds)));
   report[`server ${runtime}`] = m;
   say(
     `| ${runtime === "bun" ? "Bun.serve" : "node:http"} | ${fmt(m.maps!)} | ${fmt(m.immediate!)} | ${

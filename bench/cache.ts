@@ -21,6 +21,7 @@ import { LRUCache } from "lru-cache";
 import { open as openLmdb } from "lmdb";
 import { openKv } from "../mod.ts";
 import { memoize } from "../src/cache.ts";
+import { rate, rateAsync, roundMedians, timeEach } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
 const quick = proc.argv.includes("--quick");
@@ -29,34 +30,10 @@ const KEYS = 1000;
 const ROUNDS = quick ? 3 : 5;
 const SLICE = quick ? 40 : 250;
 const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-cache-"));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const record = (id: number) => ({ id, name: `user ${id}`, roles: ["reader"], score: id * 1.5 });
 
 type Sync = (i: number) => unknown;
 type Async = (i: number) => Promise<unknown>;
-
-function rateSync(fn: Sync): number {
-  let n = 0;
-  const end = performance.now() + SLICE;
-  let t = performance.now();
-  while (t < end) {
-    for (let i = 0; i < 200; i++) fn(n++ % KEYS);
-    t = performance.now();
-  }
-  return n / ((t - end + SLICE) / 1000);
-}
-
-async function rateAsync(fn: Async): Promise<number> {
-  let n = 0;
-  const start = performance.now();
-  const end = start + SLICE;
-  let t = start;
-  while (t < end) {
-    for (let i = 0; i < 100; i++) await fn(n++ % KEYS);
-    t = performance.now();
-  }
-  return n / ((t - start) / 1000);
-}
 
 // ---- subjects ----------------------------------------------------------------
 
@@ -110,14 +87,13 @@ const asyncSubjects: [string, Async][] = [
   ["cacheable wrap hit (Keyv + @keyv/sqlite only)", wrappedSqlite],
 ];
 
-const rates = new Map<string, number[]>();
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, fn] of syncSubjects) (rates.get(name) ?? rates.set(name, []).get(name)!).push(rateSync(fn));
-  for (const [name, fn] of asyncSubjects) {
-    (rates.get(name) ?? rates.set(name, []).get(name)!).push(await rateAsync(fn));
-  }
-}
-const rate = (name: string) => median(rates.get(name)!);
+// Sync subjects look at the clock every 200 calls, async ones every 100 awaited calls.
+const slices = new Map<string, () => number | Promise<number>>([
+  ...syncSubjects.map(([name, fn]) => [name, () => rate((i) => fn(i % KEYS), SLICE, { chunk: 200 })] as const),
+  ...asyncSubjects.map(([name, fn]) => [name, () => rateAsync((i) => fn(i % KEYS), SLICE, { chunk: 100 })] as const),
+]);
+const rates = await roundMedians([...slices.keys()], ROUNDS, (name) => slices.get(name)!());
+const rateOf = (name: string) => rates.get(name)!;
 
 // Every hit above was a hit: nothing was computed after the warm-up.
 const computed = [fileSync, memorySync, memoryAsync, fileAsync].map((f) => f.stats().computes);
@@ -125,7 +101,7 @@ if (computed.some((c) => c !== KEYS)) throw new Error(`a memoized subject recomp
 
 // ---- deleteMany({ tag }) at two sizes ------------------------------------------
 
-function tagDeleteMs(size: number): number {
+async function tagDeleteMs(size: number): Promise<number> {
   using store = openKv(join(dir, `tags-${size}.db`));
   const groups = size / 100;
   store.transaction(() => {
@@ -135,32 +111,30 @@ function tagDeleteMs(size: number): number {
       });
     }
   });
-  const times: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const g = Math.floor((r + 0.5) * groups / 7);
-    const t = performance.now();
-    const n = store.deleteMany({ tag: `g:${g}` });
-    times.push(performance.now() - t);
+  // Each call, warm-up calls included, deletes another tag, spread over the store.
+  let r = 0;
+  const nextTag = () => `g:${Math.floor((r++ + 0.5) * groups / 10)}`;
+  return await timeEach(nextTag, (tag) => {
+    const n = store.deleteMany({ tag });
     if (n !== 100) throw new Error(`deleteMany({ tag }) deleted ${n}, not 100`);
-  }
-  return median(times);
+  }, 7);
 }
-const small = tagDeleteMs(10_000);
-const large = tagDeleteMs(quick ? 100_000 : 1_000_000);
+const small = await tagDeleteMs(10_000);
+const large = await tagDeleteMs(quick ? 100_000 : 1_000_000);
 
 // ---- report ---------------------------------------------------------------------
 
 const ratios: [string, number, string][] = [
-  ["memoize file hit ÷ kv.get", rate("memoize, file hit (sync)") / rate("kv.get"), ">= 0.8"],
-  ["memoize L1 hit (sync) ÷ lmdb-js get", rate("memoize, L1 hit (sync)") / rate("lmdb-js get"), ">= 1.0"],
+  ["memoize file hit ÷ kv.get", rateOf("memoize, file hit (sync)") / rateOf("kv.get"), ">= 0.8"],
+  ["memoize L1 hit (sync) ÷ lmdb-js get", rateOf("memoize, L1 hit (sync)") / rateOf("lmdb-js get"), ">= 1.0"],
   [
     "memoize L1 hit (async) ÷ cacheable wrap hit",
-    rate("memoize, L1 hit (async)") / rate("cacheable wrap hit (memory)"),
+    rateOf("memoize, L1 hit (async)") / rateOf("cacheable wrap hit (memory)"),
     ">= 2",
   ],
   [
     "memoize file hit (async) ÷ cacheable on Keyv + @keyv/sqlite",
-    rate("memoize, file hit (async)") / rate("cacheable wrap hit (Keyv + @keyv/sqlite only)"),
+    rateOf("memoize, file hit (async)") / rateOf("cacheable wrap hit (Keyv + @keyv/sqlite only)"),
     ">= 10",
   ],
   [`deleteMany({ tag }) of 100: ${quick ? "100k" : "1M"} ÷ 10k keys (time)`, large / small, "<= 2"],
@@ -168,14 +142,14 @@ const ratios: [string, number, string][] = [
 console.log(`### ${runtime}${quick ? " (quick)" : ""}: ${KEYS} keys, medians of ${ROUNDS} rounds of ${SLICE} ms\n`);
 console.log("| subject | ops/s |\n| --- | ---: |");
 for (const [name] of [...syncSubjects, ...asyncSubjects]) {
-  console.log(`| ${name} | ${Math.round(rate(name)).toLocaleString("en-US")} |`);
+  console.log(`| ${name} | ${Math.round(rateOf(name)).toLocaleString("en-US")} |`);
 }
 console.log(`| deleteMany({ tag }) of 100 among 10k | ${small.toFixed(3)} ms |`);
 console.log(`| deleteMany({ tag }) of 100 among ${quick ? "100k" : "1M"} | ${large.toFixed(3)} ms |`);
 console.log("\n| ratio | measured | target |\n| --- | ---: | --- |");
 for (const [name, value, target] of ratios) console.log(`| ${name} | ${value.toFixed(2)} | ${target} |`);
 console.log(
-  JSON.stringify({ runtime, quick, rates: Object.fromEntries([...rates].map(([k]) => [k, rate(k)])), small, large }),
+  JSON.stringify({ runtime, quick, rates: Object.fromEntries(rates), small, large }),
 );
 
 kv.close();

@@ -10,13 +10,13 @@ import { join } from "node:path";
 import Keyv from "keyv";
 import KeyvSqlite from "@keyv/sqlite";
 import { KeyvKvsqlite } from "../src/keyv.ts";
+import { rateAsync, roundMedians } from "./measure.ts";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 5;
 const SLICE = quick ? 60 : 300;
 const KEYS = 1000;
 const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-keyv-"));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const value = { name: "user", roles: ["reader"], n: 42 };
 
 const stores: Record<string, Keyv> = {
@@ -30,24 +30,16 @@ const ops: Record<string, (keyv: Keyv, i: number) => Promise<unknown>> = {
   set: (keyv, i) => keyv.set(`k${i % KEYS}`, value),
   "getMany (100)": (keyv) => keyv.getMany(many),
 };
-const rates: Record<string, Record<string, number[]>> = {};
+const names = Object.keys(stores);
+const rates: Record<string, Map<string, number>> = {};
 for (const [op, fn] of Object.entries(ops)) {
-  for (let round = 0; round < ROUNDS; round++) {
-    const names = Object.keys(stores);
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(j + round) % names.length]!;
-      let n = 0;
-      const start = performance.now();
-      while (performance.now() - start < SLICE) await fn(stores[name]!, n++);
-      ((rates[op] ??= {})[name] ??= []).push(n / ((performance.now() - start) / 1000));
-    }
-  }
+  rates[op] = await roundMedians(names, ROUNDS, (name) => rateAsync((i) => fn(stores[name]!, i), SLICE, { chunk: 1 }));
 }
 console.log(`### Keyv storage adapters${quick ? " (quick)" : ""}: node ${process.versions.node}, ops/s, medians\n`);
 console.log("| operation | Keyv + KeyvKvsqlite | Keyv + @keyv/sqlite | ratio |\n| --- | ---: | ---: | ---: |");
 const report: Record<string, Record<string, number>> = {};
 for (const [op, byStore] of Object.entries(rates)) {
-  const a = median(byStore["Keyv + KeyvKvsqlite"]!), b = median(byStore["Keyv + @keyv/sqlite"]!);
+  const a = byStore.get("Keyv + KeyvKvsqlite")!, b = byStore.get("Keyv + @keyv/sqlite")!;
   report[op] = { kvsqlite: a, keyvSqlite: b };
   console.log(
     `| ${op} | ${Math.round(a).toLocaleString("en-US")} | ${Math.round(b).toLocaleString("en-US")} | ${

@@ -5,6 +5,7 @@
  */
 
 import type { Kv } from "../src/kv.ts";
+import { timeEach } from "./measure.ts";
 import { kvSubject } from "./subjects.ts";
 import { fill, key, runWorkload, type Subject, VALUE } from "./workload.ts";
 
@@ -87,25 +88,28 @@ async function purgeScaling(
         Array.from({ length: Math.min(1000, live - i) }, (_, j): [string, string] => [key(i + j, total), VALUE]),
       );
     }
-    const runs: number[] = [];
-    for (let r = 0; r < 7; r++) {
+    let r = 0;
+    // Before each purge, untimed: the keys that expire, then a truncating
+    // checkpoint, so that both stores start from the same WAL state: whatever
+    // was written is in the file, so the time is the purge's own and not a
+    // checkpoint's.
+    const prepare = () => {
       for (let i = 0; i < expired; i += 1000) {
         kv.setMany(Array.from({ length: 1000 }, (_, j): [string, string] => [`exp:${r}:${i + j}`, VALUE]), {
           ttl: 1000,
         });
       }
+      r++;
       t += 1000;
-      // Both stores start from the same WAL state: whatever was written is in
-      // the file, so the time is the purge's own and not a checkpoint's.
       kv.checkpoint("truncate");
-      const start = performance.now();
+    };
+    const purge = () => {
       const n = kv.purgeExpired();
-      runs.push(performance.now() - start);
       if (n !== expired) throw new Error(`purged ${n}, expected ${expired}`);
-      await Promise.resolve();
-    }
+    };
+    const ms = await timeEach(prepare, purge, 7);
     kv.close();
-    return runs.sort((a, b) => a - b)[3]!;
+    return ms;
   };
   const smallMs = await time(small);
   const largeMs = await time(large);

@@ -8,6 +8,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median, rate, rotate } from "./measure.ts";
 
 const keysArg = process.argv.find((a) => a.startsWith("--keys="));
 const KEYS = keysArg ? Number(keysArg.slice(7)) : 1_000_000;
@@ -74,34 +75,23 @@ function open(s: Setting, i: number) {
   };
 }
 
-function rate(fn: (i: number) => unknown, ms: number, units = 1): number {
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) for (let j = 0; j < 16; j++) fn(n++);
-  return (n * units) / ((performance.now() - start) / 1000);
-}
-
 const stores = SETTINGS.map((s, i) => open(s, i));
 const ops = ["get", "set", "batch", "list"] as const;
 const rates: number[][][] = SETTINGS.map(() => ops.map(() => []));
-for (let round = 0; round < 5; round++) {
-  for (let k = 0; k < stores.length; k++) {
-    const i = (k + round) % stores.length;
-    const s = stores[i]!;
-    rates[i]![0]!.push(rate(s.get, 300));
-    rates[i]![1]!.push(rate(s.set, 300));
-    rates[i]![2]!.push(rate(s.batch, 300, 1000));
-    rates[i]![3]!.push(rate(s.list, 300));
-  }
-}
-const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+// Each store in turn runs all four operations, in an order of stores that rotates every round.
+await rotate(stores, 5, (s, _round, i) => {
+  rates[i]![0]!.push(rate(s.get, 300));
+  rates[i]![1]!.push(rate(s.set, 300));
+  rates[i]![2]!.push(rate(s.batch, 300) * 1000);
+  rates[i]![3]!.push(rate(s.list, 300));
+});
 console.log(
   `${KEYS.toLocaleString("en-US")} keys, node ${process.version}, medians of 5 rounds (ops/s; batch: keys/s)\n`,
 );
 console.log("| setting | get | set (autocommit) | set (batch of 1000) | list 50 | file bytes per key |");
 console.log("|---|---:|---:|---:|---:|---:|");
 SETTINGS.forEach((s, i) => {
-  const r = rates[i]!.map((x) => Math.round(med(x)).toLocaleString("en-US"));
+  const r = rates[i]!.map((x) => Math.round(median(x)).toLocaleString("en-US"));
   console.log(`| ${s.name} | ${r.join(" | ")} | ${stores[i]!.bytesPerKey().toFixed(0)} |`);
 });
 for (const s of stores) s.db.close();

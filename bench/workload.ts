@@ -4,6 +4,8 @@
  * rotating order, for a fixed time each, and the median of the rounds counts.
  */
 
+import { rate, rateAsync, roundMedians } from "./measure.ts";
+
 /** What a subject can do; a missing method means "not offered by this store". */
 export interface Subject {
   name: string;
@@ -53,11 +55,6 @@ export function window(i: number, keys: number): [string, string] {
   return [key(start, keys), key(start + 50, keys)];
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 type Step = (s: Subject, i: number) => unknown;
 
 interface Op {
@@ -68,31 +65,6 @@ interface Op {
   needs?: keyof Subject;
   /** Untimed work before each measurement. */
   before?: (s: Subject, from: number, count: number) => unknown;
-}
-
-/** Times `step` for about `ms` milliseconds; returns calls per second. */
-async function measure(
-  s: Subject,
-  step: Step,
-  ms: number,
-  offset: number,
-  maxCalls: number,
-): Promise<{ rate: number; calls: number }> {
-  let calls = 0;
-  const start = performance.now();
-  let now = start;
-  if (s.async) {
-    while (now - start < ms && calls < maxCalls) {
-      for (let j = 0; j < 16; j++) await step(s, offset + calls++);
-      now = performance.now();
-    }
-  } else {
-    while (now - start < ms && calls < maxCalls) {
-      for (let j = 0; j < 16; j++) step(s, offset + calls++);
-      now = performance.now();
-    }
-  }
-  return { rate: calls / ((now - start) / 1000), calls };
 }
 
 /** Writes the data set into every subject. */
@@ -151,26 +123,20 @@ export async function runWorkload(subjects: Subject[], options: WorkloadOptions)
   for (const op of ops) {
     if (options.only && !options.only.includes(op.name)) continue;
     const able = subjects.filter((s) => op.needs === undefined || typeof s[op.needs] === "function");
-    const rates: Record<string, number[]> = {};
-    for (const s of able) rates[s.name] = [];
-    // Warm-up, then rounds in rotating order so that drift hits everyone alike.
-    for (let round = -1; round < options.rounds; round++) {
-      for (let j = 0; j < able.length; j++) {
-        const s = able[(j + Math.max(round, 0)) % able.length]!;
-        const slice = round < 0 ? options.slice / 4 : options.slice;
-        let maxCalls = Infinity;
-        if (op.before) {
-          deleteBase += 10_000_000;
-          maxCalls = options.deletePool - 16;
-          await op.before(s, deleteBase, options.deletePool);
-        }
-        const { rate } = await measure(s, op.step, slice, op.before ? 0 : (round + 1) * 1_000_003, maxCalls);
-        if (round >= 0) rates[s.name]!.push(rate * op.units);
+    // A warm-up round, then rounds in rotating order so that drift hits everyone alike.
+    const medians = await roundMedians(able, options.rounds, async (s, round) => {
+      const slice = round < 0 ? options.slice / 4 : options.slice;
+      let limit = Infinity;
+      if (op.before) {
+        deleteBase += 10_000_000;
+        limit = options.deletePool - 16;
+        await op.before(s, deleteBase, options.deletePool);
       }
-    }
-    const out: Record<string, number> = {};
-    for (const [name, list] of Object.entries(rates)) out[name] = median(list);
-    results.push({ op: op.name, rates: out });
+      const from = op.before ? 0 : (round + 1) * 1_000_003;
+      const step = (i: number) => op.step(s, i);
+      return (s.async ? await rateAsync(step, slice, { from, limit }) : rate(step, slice, { from, limit })) * op.units;
+    }, { warmup: true });
+    results.push({ op: op.name, rates: Object.fromEntries([...medians].map(([s, rate]) => [s.name, rate])) });
   }
   return results;
 }
