@@ -100,15 +100,35 @@ function plain(row: SqlValue[]): SqlRow {
 // object with numeric keys; binding positionally instead took setMany from
 // 0.62 to 0.75 of the raw driver's batched INSERT OR REPLACE. A statement that
 // has them is rewritten once, when it is prepared, to plain `?` and a list of
-// which value goes where.
+// which value goes where. Quoted names and literals are copied as they are: a
+// table named `t?1` keeps its name.
 function positional(sql: string): { text: string; order: number[] } | undefined {
   if (!/\?\d/.test(sql)) return undefined;
   const order: number[] = [];
-  const text = sql.replace(/\?(\d+)/g, (_, n: string) => {
-    order.push(Number(n) - 1);
-    return "?";
-  });
-  return { text, order };
+  let text = "";
+  let closing = "";
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (closing !== "") {
+      // A doubled quote closes and reopens: the name goes on either way.
+      if (c === closing) closing = "";
+    } else if (c === '"' || c === "'" || c === "`") closing = c;
+    else if (c === "[") closing = "]";
+    else if (c === "?" && isDigit(sql[i + 1])) {
+      let end = i + 1;
+      while (isDigit(sql[end])) end++;
+      order.push(Number(sql.slice(i + 1, end)) - 1);
+      text += "?";
+      i = end - 1;
+      continue;
+    }
+    text += c;
+  }
+  return order.length === 0 ? undefined : { text, order };
+}
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= "0" && c <= "9";
 }
 
 function statement(db: BetterDatabaseLike, sql: string): Statement {

@@ -10,9 +10,6 @@
 import type { SqlValue } from "./driver.ts";
 import { checkOptions, checkString, typeName } from "./check.ts";
 
-/** Stands for the key table's tag table in a {@link KeyCondition}'s SQL. */
-export const TAGS = "$tags";
-
 /**
  * Which keys a listing, count or bulk delete covers. Exactly one form:
  * - `{ prefix }`: keys that start with the string (a range scan; `%`, `_`, `\` are literal);
@@ -54,17 +51,30 @@ export function prefixEnd(prefix: string): string | undefined {
   return undefined;
 }
 
-/** A compiled query: a WHERE fragment over column `k` and its parameters. */
+/**
+ * A compiled query: a WHERE fragment over column `k` and its parameters. The
+ * fragment is built for one key table: a tag query names that table's tag
+ * table, quoted once by the caller; no SQL text is rewritten after quoting.
+ */
 export interface KeyCondition {
-  sql: string;
+  /** The form of the condition: conditions with the same id give the same SQL for a table (a statement cache key). */
+  id: string;
+  /** The WHERE fragment, given the key table's quoted tag table. */
+  where(tagTable: string): string;
   params: SqlValue[];
 }
+
+function fixed(sql: string, params: SqlValue[]): KeyCondition {
+  return { id: sql, where: () => sql, params };
+}
+
+const tagged = (tagTable: string) => `k IN (SELECT k FROM ${tagTable} WHERE tag = ?) AND tagged = 1`;
 
 const QUERY_FORMS = ["prefix", "start", "end", "like", "escape", "glob", "tag"];
 
 /** Validates a {@link KeyQuery} and turns it into SQL over the primary key. */
 export function compileQuery(query: unknown, what: string): KeyCondition {
-  if (query === undefined) return { sql: "1", params: [] };
+  if (query === undefined) return fixed("1", []);
   if (query === null || typeof query !== "object" || Array.isArray(query)) {
     throw new TypeError(`Cannot ${what}: query must be an object, received ${typeName(query)}`);
   }
@@ -90,32 +100,32 @@ export function compileQuery(query: unknown, what: string): KeyCondition {
     return range(q.prefix === "" ? undefined : q.prefix, prefixEnd(q.prefix));
   }
   if (typeof q.like === "string") {
-    if (typeof q.escape !== "string") return { sql: "k LIKE ?", params: [q.like] };
+    if (typeof q.escape !== "string") return fixed("k LIKE ?", [q.like]);
     if (Array.from(q.escape).length !== 1) {
       throw new RangeError(`Cannot ${what}: query.escape must be one character, received ${typeName(q.escape)}`);
     }
-    return { sql: "k LIKE ? ESCAPE ?", params: [q.like, q.escape] };
+    return fixed("k LIKE ? ESCAPE ?", [q.like, q.escape]);
   }
   if (typeof q.tag === "string") {
     // Driven by the tag index; `tagged = 1` ignores tag rows left behind by a
     // writer that stopped between its statements.
-    return { sql: `k IN (SELECT k FROM ${TAGS} WHERE tag = ?) AND tagged = 1`, params: [q.tag] };
+    return { id: "tag", where: tagged, params: [q.tag] };
   }
   if (typeof q.glob === "string") {
     // The literal head of the pattern bounds a range scan; GLOB filters the rest.
     const head = /^[^*?[]*/.exec(q.glob)![0];
-    if (head === "") return { sql: "k GLOB ?", params: [q.glob] };
+    if (head === "") return fixed("k GLOB ?", [q.glob]);
     const bounds = range(head, prefixEnd(head));
-    return { sql: `${bounds.sql} AND k GLOB ?`, params: [...bounds.params, q.glob] };
+    return fixed(`${bounds.id} AND k GLOB ?`, [...bounds.params, q.glob]);
   }
   return range(q.start as string | undefined, q.end as string | undefined);
 }
 
 function range(start: string | undefined, end: string | undefined): KeyCondition {
-  if (start !== undefined && end !== undefined) return { sql: "k >= ? AND k < ?", params: [start, end] };
-  if (start !== undefined) return { sql: "k >= ?", params: [start] };
-  if (end !== undefined) return { sql: "k < ?", params: [end] };
-  return { sql: "1", params: [] };
+  if (start !== undefined && end !== undefined) return fixed("k >= ? AND k < ?", [start, end]);
+  if (start !== undefined) return fixed("k >= ?", [start]);
+  if (end !== undefined) return fixed("k < ?", [end]);
+  return fixed("1", []);
 }
 
 const LIST_OPTIONS = ["limit", "reverse", "after"];

@@ -6,7 +6,7 @@
  */
 
 import type { Connection, Prepared } from "./connection.ts";
-import { type KeyCondition, TAGS } from "./query.ts";
+import type { KeyCondition } from "./query.ts";
 import { quoteName } from "./names.ts";
 import { createTableSql, tagTableName } from "./schema.ts";
 
@@ -322,12 +322,12 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
 
   /** Counts live keys matching a condition. Parameters: the condition's, then now. */
   count(cond: KeyCondition): Prepared {
-    return this.#byCondition(cond, "count", () => `SELECT count(*) FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+    return this.#byCondition(cond, "count", (where) => `SELECT count(*) FROM ${this.q} WHERE ${where} AND ${LIVE}`);
   }
 
   /** Deletes live keys matching a condition. Parameters: the condition's, then now. */
   deleteWhere(cond: KeyCondition): Prepared {
-    return this.#byCondition(cond, "delete", () => `DELETE FROM ${this.q} WHERE ${cond.sql} AND ${LIVE}`);
+    return this.#byCondition(cond, "delete", (where) => `DELETE FROM ${this.q} WHERE ${where} AND ${LIVE}`);
   }
 
   /** {@link deleteWhere} that returns `k, tagged` of each deleted row. */
@@ -335,7 +335,7 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
     return this.#byCondition(
       cond,
       "deleteReturning",
-      () => `DELETE FROM ${this.q} WHERE ${cond.sql} AND ${LIVE} RETURNING k, tagged`,
+      (where) => `DELETE FROM ${this.q} WHERE ${where} AND ${LIVE} RETURNING k, tagged`,
     );
   }
 
@@ -347,8 +347,8 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
    */
   page(cond: KeyCondition, shape: Shape, reverse: boolean, after: boolean, limit: number | undefined): Prepared {
     // Indexed by numbers, not by a name built per call: this is every listing's path.
-    let pages = this.#pages.get(cond.sql);
-    if (pages === undefined) this.#pages.set(cond.sql, pages = []);
+    let pages = this.#pages.get(cond.id);
+    if (pages === undefined) this.#pages.set(cond.id, pages = []);
     const slot = (shape * 2 + (reverse ? 1 : 0)) * 2 + (after ? 1 : 0);
     const byLimit = pages[slot] ??= [];
     const at = limit === undefined ? 0 : limit <= LITERAL_LIMIT ? limit + 1 : LITERAL_LIMIT + 2;
@@ -358,7 +358,7 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
   #pageStatement(cond: KeyCondition, shape: Shape, reverse: boolean, after: boolean, limit: number | undefined) {
     const seek = after ? (reverse ? " AND k < ?" : " AND k > ?") : "";
     const clause = limit === undefined ? "" : limit <= LITERAL_LIMIT ? ` LIMIT ${limit}` : " LIMIT ?";
-    const where = cond.sql.replaceAll(TAGS, this.tq);
+    const where = cond.where(this.tq);
     return this.prepare(
       `SELECT ${PAGE_COLUMNS[shape]} FROM ${this.q} WHERE ${where} AND ${LIVE}${seek} ORDER BY k ${
         reverse ? "DESC" : "ASC"
@@ -366,13 +366,13 @@ AND (expire_time IS NULL OR expire_time > ?4) RETURNING v`,
     );
   }
 
-  // Conditions come from a handful of constant SQL fragments, so they key a
-  // small cache without building the whole statement's text on every call.
-  #byCondition(cond: KeyCondition, name: string, sql: () => string): Prepared {
-    let named = this.#byCond.get(cond.sql);
-    if (named === undefined) this.#byCond.set(cond.sql, named = new Map());
+  // Conditions come in a handful of forms, so they key a small cache without
+  // building the whole statement's text on every call.
+  #byCondition(cond: KeyCondition, name: string, sql: (where: string) => string): Prepared {
+    let named = this.#byCond.get(cond.id);
+    if (named === undefined) this.#byCond.set(cond.id, named = new Map());
     let st = named.get(name);
-    if (st === undefined) named.set(name, st = this.prepare(sql().replaceAll(TAGS, this.tq)));
+    if (st === undefined) named.set(name, st = this.prepare(sql(cond.where(this.tq))));
     return st;
   }
 

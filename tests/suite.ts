@@ -18,6 +18,7 @@ import { openTests } from "./suite/open.ts";
 import { faultTests, syncFaultTests } from "./suite/fault.ts";
 import { reliabilityTests } from "./suite/reliability.ts";
 import { modelTests } from "./suite/model.ts";
+import { namedEntryPointTests, nameTests } from "./suite/names.ts";
 import { asyncTests } from "./suite/async.ts";
 import { cacheTests } from "./suite/cache.ts";
 import { batchedTests } from "./suite/batched.ts";
@@ -55,9 +56,11 @@ export function defineSuite(test: TestFn, target: Target): void {
   faultTests(named, target);
   reliabilityTests(named, target);
   modelTests(named, target);
+  nameTests(named, target);
   if (target.async) return asyncTests(named, target);
   syncFaultTests(named, target);
   cacheTests(named, target);
+  namedEntryPointTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }

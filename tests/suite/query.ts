@@ -39,7 +39,9 @@ export function queryTests(test: TestFn, t: Target): void {
       const plan = rawAll(
         t.raw,
         path,
-        `EXPLAIN QUERY PLAN SELECT k, v FROM "kv" WHERE ${cond.sql} AND (expire_time IS NULL OR expire_time > ?) ORDER BY k`,
+        `EXPLAIN QUERY PLAN SELECT k, v FROM "kv" WHERE ${
+          cond.where("")
+        } AND (expire_time IS NULL OR expire_time > ?) ORDER BY k`,
         ...cond.params,
         0,
       ).map((r) => String(r[3])).join("\n");

@@ -1,6 +1,6 @@
 import { assert } from "../assert.ts";
 import { KvCodecError } from "../../src/errors.ts";
-import { compileQuery, TAGS } from "../../src/query.ts";
+import { compileQuery } from "../../src/query.ts";
 import type { Target, TestFn } from "../harness.ts";
 import { manualClock, rawAll, tagRows, tempFile } from "../util.ts";
 
@@ -138,7 +138,7 @@ export function tagTests(test: TestFn, t: Target): void {
       await kv.optimize();
     }
     const cond = compileQuery({ tag: "t" }, "test");
-    const where = cond.sql.replaceAll(TAGS, `"kvsqlite_tags/kv"`);
+    const where = cond.where(`"kvsqlite_tags/kv"`);
     const live = "(expire_time IS NULL OR expire_time > ?)";
     for (
       const sql of [
