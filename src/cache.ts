@@ -19,7 +19,8 @@
  * @module
  */
 
-import { checkFunction, checkOptions, typeName } from "./check.ts";
+import { checkFunction, checkOptions, checkString, typeName } from "./check.ts";
+import { checkKey, MAX_KEY_BYTES, utf8Length } from "./keys.ts";
 import { Kv } from "./kv.ts";
 import { checkName } from "./names.ts";
 import { isAsyncFunction } from "./runtime.ts";
@@ -117,13 +118,22 @@ export function memoize<A extends unknown[], R>(
   if (name === "" || name === undefined) {
     throw new TypeError(`Cannot ${what}: the function has no name; give options.name`);
   }
-  if (typeof name !== "string") {
-    throw new TypeError(`Cannot ${what}: name must be a string, received ${typeName(name)}`);
-  }
+  checkString(name, "name", what);
   const namespace = o.namespace ?? "memoize";
   checkName(namespace, "namespace", what);
   checkFunction(o.key, "key", what);
   const keyFn = o.key as ((...args: A) => string) | undefined;
+  // Entries are keyed `name:` + the key (the 64-character hash of the
+  // arguments, or key()'s, at least 1 character): a name that leaves no room
+  // for one is refused here, before a call runs fn and its result is lost.
+  const room = MAX_KEY_BYTES - (keyFn === undefined ? 64 : 1) - 1;
+  if (utf8Length(name) > room) {
+    throw new RangeError(
+      `Cannot ${what}: name must be at most ${room} UTF-8 bytes, so that "name:" and ${
+        keyFn === undefined ? "the argument hash" : "a key"
+      } fit in a key of ${MAX_KEY_BYTES} bytes; received ${utf8Length(name)} bytes`,
+    );
+  }
   let max = 0;
   if (o.memory !== undefined) {
     checkOptions(o.memory, ["max"], what);
@@ -193,6 +203,7 @@ export function memoize<A extends unknown[], R>(
 export function getOrSet<R>(kv: Kv, key: string, compute: () => R, options?: CacheOptions<[], Awaited<R>>): R {
   const what = "get or set";
   const store = checkStore(kv, what);
+  checkKey(key, what);
   if (typeof compute !== "function") {
     throw new TypeError(`Cannot ${what}: compute must be a function, received ${typeName(compute)}`);
   }

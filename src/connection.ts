@@ -278,6 +278,9 @@ export class Connection {
     } catch {
       // SQLite already rolled the transaction back by itself.
     }
+    // What the rolled-back writes told this process's caches is void: every
+    // cache of the file forgets what it may have taken from them.
+    if (this.feed.listeners.size > 0) this.feed.notify(undefined);
   }
 
   /** Closes the driver (unless the user owns it) and releases every statement. */

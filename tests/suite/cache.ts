@@ -71,6 +71,50 @@ export function cacheTests(test: TestFn, t: Target): void {
     assert.equal(kv.has("k"), false);
   });
 
+  test("a name or key that cannot form a key is refused before the function runs", async () => {
+    using kv = t.openKv();
+    let runs = 0;
+    const f = (x: number) => (runs++, x);
+    // "name:" and the 64-character hash must fit 2048 UTF-8 bytes; with key(), "name:" and one character.
+    assert.throws(() => memoize(f, { kv, name: "n".repeat(1984) }), /name must be at most 1983 UTF-8 bytes/);
+    assert.equal(memoize(f, { kv, name: "n".repeat(1983) })(1), 1);
+    assert.throws(() => memoize(f, { kv, name: "é".repeat(1024), key: String }), RangeError);
+    assert.equal(memoize(f, { kv, name: "n".repeat(2046), key: String })(2), 2);
+    assert.throws(() => memoize(f, { kv, name: "bad\0name" }), RangeError);
+    assert.throws(() => memoize(f, { kv, name: "\ud800" }), RangeError);
+    assert.equal(runs, 2, "only the calls of the memoized functions that could be made ran f");
+    assert.throws(() => getOrSet(kv, "k".repeat(2049), () => runs++), RangeError);
+    assert.throws(() => getOrSet(kv, "", () => runs++), RangeError);
+    // deno-lint-ignore require-await
+    await assert.rejects(async () => await getOrSet(kv, "k".repeat(2049), async () => runs++), RangeError);
+    assert.equal(runs, 2, "getOrSet refused the key before computing");
+  });
+
+  test("a result computed inside a transaction that rolls back never stays in L1", () => {
+    using kv = t.openKv();
+    let runs = 0;
+    const f = memoize((x: number) => ({ x, run: ++runs }), { kv, name: "f", memory: { max: 10 } });
+    assert.throws(() =>
+      kv.transaction(() => {
+        assert.deepEqual(f(1), { x: 1, run: 1 });
+        throw new Error("roll back");
+      })
+    );
+    assert.equal(f.peek(1), undefined, "the file never held it");
+    assert.deepEqual(f(1), { x: 1, run: 2 }, "computed again, not served from memory");
+    kv.transaction((tx) => {
+      assert.throws(() =>
+        tx.transaction(() => {
+          f(2);
+          throw new Error("roll back the savepoint");
+        })
+      );
+      assert.deepEqual(f(2), { x: 2, run: 4 }, "inside the outer transaction too");
+    });
+    assert.deepEqual(f(2), { x: 2, run: 4 }, "what the outer transaction committed is served");
+    assert.equal(f.stats().computes, 4);
+  });
+
   test("the derived key is SHA-256 of the canonical arguments: key order ignored, types kept apart", () => {
     using kv = t.openKv();
     const id = memoize((...args: unknown[]) => args.length, { kv, name: "id" });
