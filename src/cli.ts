@@ -232,6 +232,9 @@ function command(kv: Kv, name: string, args: string[], flags: Map<string, string
   }
 }
 
+/** The commands that only read the store. */
+const READS = new Set(["get", "keys", "count", "ttl", "stats", "check", "export", "namespaces"]);
+
 const USAGE = "usage: kvsqlite FILE COMMAND [ARGS] [--namespace NAME] [--table NAME] [--json]\n" +
   "commands: get set del keys count ttl expire persist rename stats purge check vacuum backup export import namespaces";
 
@@ -252,7 +255,10 @@ export function run(argv: string[], io: CliIo): number {
     const [file, name, ...args] = positional;
     if (file === undefined || name === undefined) throw new UsageError(USAGE);
     const table = flags.get("--table");
-    kv = openKv(file, table === undefined ? {} : { table });
+    // A command that only reads opens the file read-only: it works on a
+    // read-only file system, and never creates or migrates anything.
+    const readOnly = READS.has(name) && file !== ":memory:";
+    kv = openKv(file, { ...(table === undefined ? {} : { table }), ...(readOnly ? { readOnly } : {}) });
     const ns = flags.get("--namespace");
     const store = ns === undefined ? kv : kv.namespace(ns);
     return command(store, name, args, flags, json, io);

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { mkdirSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { taggedJson } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import type { Driver } from "./driver.ts";
@@ -65,7 +66,11 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
   try {
     return open(file);
   } catch (error) {
-    if (!noShm.has(error as object)) throw error;
+    if (!noShm.has(error as object)) {
+      const writable = resolved.readOnly || isMemory(file) || !(error instanceof KvError) ||
+        (error.code !== "KV_ERROR" && error.code !== "KV_READ_ONLY");
+      throw (writable ? undefined : notWritable(file, error)) ?? error;
+    }
     // A WAL file on a read-only folder or file system: SQLite cannot create
     // the -shm beside it. Opened immutable, it reads the file alone, which is
     // right only while no -wal holds changes the file lacks.
@@ -78,6 +83,40 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
           JSON.stringify(`${file}-shm`)
         } beside it (a WAL file in a read-only folder or file system), and this driver cannot open it as an immutable file; open it once where it is writable, or use journalMode "delete"`,
         { cause: error },
+      );
+    }
+  }
+}
+
+/**
+ * Why `file` cannot be opened for writing, when that is why its open failed:
+ * the file, or the nearest folder above it that exists, is on a read-only file
+ * system or not writable by this process. SQLite says only "unable to open
+ * database file"; this names the path and the cause.
+ */
+function notWritable(file: string, cause: unknown): KvReadOnlyError | undefined {
+  for (let at = file;;) {
+    try {
+      // Tried, not asked: access(W_OK) does not see a read-only mount on every
+      // runtime (Deno answers from the permission bits). Opening the file for
+      // writing changes nothing; a folder is tried with an empty folder, removed.
+      if (at === file) closeSync(openSync(at, "r+"));
+      else rmdirSync(mkdtempSync(join(at, ".kvsqlite-")));
+      return undefined;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === "ENOENT" && dirname(at) !== at) {
+        at = dirname(at);
+        continue;
+      }
+      if (code !== "EROFS" && code !== "EACCES" && code !== "EPERM") return undefined;
+      const what = at === file ? "it" : `the folder ${JSON.stringify(at)}`;
+      const why = code === "EROFS" ? "is on a read-only file system" : "is not writable by this process";
+      return new KvReadOnlyError(
+        `Cannot open ${
+          JSON.stringify(file)
+        } for writing: ${what} ${why} (${code}); open it with { readOnly: true } to read it`,
+        { cause },
       );
     }
   }

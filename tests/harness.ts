@@ -38,6 +38,8 @@ export interface Target {
   ): { kv: Kv; userHandleWorks(): boolean; closeUser(): void; pragma(name: string): unknown };
   /** Why this driver cannot open a read-only WAL file as an immutable URI, when it cannot. */
   noUri?: string;
+  /** Why a file this store closed cannot be remounted read-only in the same process, when it cannot. */
+  keepsFileOpen?: string;
   /** A raw driver connection, for looking at the file behind the store's back. */
   raw(path: string): Driver;
 }

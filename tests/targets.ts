@@ -77,6 +77,7 @@ export function betterTarget(module: "better-sqlite3" | "libsql", runtime: Targe
     noUri: module === "better-sqlite3"
       ? "better-sqlite3 cannot open SQLite URIs"
       : "libsql keeps the file open after close",
+    ...(module === "libsql" ? { keepsFileOpen: "libsql keeps the file open after close" } : {}),
     open: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
     openKv: (path, options) => betterAdapter.openKv(path, { ...options, Database }),
     openKvAsync: (path, options) => betterAdapter.openKvAsync(path, { ...options, Database: module }),
@@ -104,6 +105,8 @@ export function asyncTarget(target: Target): Target {
     ...target,
     name: `${target.name} (async)`,
     async: true,
+    // On Node the file closes when the worker's thread ends; on Bun libsql keeps it open after its thread.
+    keepsFileOpen: target.runtime === "node" ? undefined : target.keepsFileOpen,
     open,
     fromDatabase() {
       throw new TypeError("The async client cannot wrap a handle of the calling thread");

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { openKv } from "../../mod.ts";
 import type { TestFn } from "../harness.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
-import { tempDir } from "../util.ts";
+import { cannotMount, mountTmpfs, tempDir } from "../util.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(root, "src", "cli.ts");
@@ -66,6 +66,39 @@ export function cliTests(test: TestFn): void {
       assert.equal(typeof stats.pages, "number");
     });
   }
+
+  test(
+    "cli: the commands that only read work on a file of a read-only file system; a write says why it cannot",
+    async () => {
+      const mnt = mountTmpfs("4m");
+      try {
+        const file = join(mnt.dir, "ro.db");
+        {
+          using kv = openKv(file);
+          kv.set("user:1", "ada", { tags: ["t"] });
+          kv.namespace("other").set("x", 1);
+        }
+        mnt.readOnly();
+        for (const rt of RUNTIMES) {
+          assert.deepEqual(await cli(rt, [file, "get", "user:1"]), { code: 0, out: "ada\n", err: "" }, rt[0]);
+          assert.equal((await cli(rt, [file, "keys", "--tag", "t"])).out, "user:1\n", rt[0]);
+          assert.equal((await cli(rt, [file, "count"])).out, "1\n", rt[0]);
+          assert.equal((await cli(rt, [file, "namespaces"])).out, "other\n", rt[0]);
+          assert.equal((await cli(rt, [file, "check"])).out, "ok\n", rt[0]);
+          assert.match((await cli(rt, [file, "export"])).out, /"key":"user:1"/, rt[0]);
+          const write = await cli(rt, [file, "set", "user:2", "bob"]);
+          assert.equal(write.code, 3, rt[0]);
+          assert.match(
+            write.err,
+            /KvReadOnlyError: Cannot open ".*ro\.db" for writing: it is on a read-only file system \(EROFS\)/,
+          );
+        }
+      } finally {
+        mnt.unmount();
+      }
+    },
+    { skip: cannotMount() },
+  );
 
   test("cli: export on one runtime then import on another gives an identical store, every value type, expiry and tags", async () => {
     const dir = tempDir();

@@ -69,6 +69,27 @@ export function faultTests(test: TestFn, t: Target): void {
     assert.equal(await b.get("k"), "held");
   }, syncOnly(t, "transaction(fn) takes an async fn (see its own tests)"));
 
+  test("opening for writing on a read-only file system is KvReadOnlyError naming the path and the cause", async () => {
+    const mnt = mountTmpfs("4m");
+    try {
+      const file = join(mnt.dir, "clean.db");
+      const kv = await t.open(file);
+      await kv.set("a", 1);
+      await kv.close();
+      mnt.readOnly();
+      const refused = (path: string, what: RegExp) => (e: unknown) =>
+        e instanceof KvReadOnlyError && e.message.includes(JSON.stringify(path)) && what.test(e.message);
+      await assert.rejects(async () => await t.open(file), refused(file, /read-only file system \(EROFS\)/));
+      const fresh = join(mnt.dir, "sub", "new.db");
+      await assert.rejects(
+        async () => await t.open(fresh),
+        refused(fresh, new RegExp(`the folder ${JSON.stringify(mnt.dir)} is on a read-only file system`)),
+      );
+    } finally {
+      mnt.unmount();
+    }
+  }, { skip: cannotMount() ?? t.keepsFileOpen });
+
   test("a WAL store on a read-only file system opens read-only, or says why it cannot", async () => {
     const mnt = mountTmpfs("4m");
     try {
