@@ -30,6 +30,8 @@ export class Batch implements OpenBatch {
   readonly #onCommitError: ((error: KvError) => void) | undefined;
   /** A batch transaction is open. */
   #open = false;
+  /** When the open batch began (performance.now() ms). */
+  #openedAt = 0;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #commitImmediate: ReturnType<typeof setImmediate> | undefined;
   /** A batch that failed in the background, thrown by the next flush() or write. */
@@ -69,6 +71,7 @@ export class Batch implements OpenBatch {
     if (this.#open || this.#host.depth > 0) return;
     this.#host.exec("BEGIN IMMEDIATE");
     this.#open = true;
+    this.#openedAt = performance.now();
     this.#calls = 0;
     this.#host.feed.batches.add(this);
     const commit = () => this.#commit(false);
@@ -81,6 +84,17 @@ export class Batch implements OpenBatch {
   /** Commits this batch for another connection of the thread that must write. */
   commitForOther(): void {
     if (this.#host.depth === 0) this.#commit(false);
+  }
+
+  /**
+   * Commits the open batch if it is due: at once, or with `commitInterval`
+   * once it is that old. A failure is kept for the next call, as at the end
+   * of a task.
+   */
+  commitDue(): void {
+    if (!this.#open || this.#host.depth > 0) return;
+    if (this.#commitInterval !== undefined && performance.now() - this.#openedAt < this.#commitInterval) return;
+    this.#commit(false);
   }
 
   /** Commits the open batch now; throws the error of a batch that failed. A no-op when nothing is pending. */

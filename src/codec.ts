@@ -39,7 +39,8 @@ export const Kind = {
   escapedString: 6,
 } as const;
 
-const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {};
+/** The typed array classes (and DataView) of this runtime, by name. */
+export const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {};
 for (
   const name of [
     "Int8Array",

@@ -14,7 +14,9 @@ export type KvErrorCode =
   | "KV_CORRUPT"
   | "KV_SCHEMA"
   | "KV_CODEC"
-  | "KV_FULL";
+  | "KV_FULL"
+  | "TRANSACTION_TIMEOUT"
+  | "WORKER_EXITED";
 
 /** Options accepted by every kvsqlite error constructor. */
 export interface KvErrorOptions {

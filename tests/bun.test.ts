@@ -9,7 +9,7 @@ import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite/builtin.ts";
 import { cliNameTests } from "./suite/names.ts";
 import { keyvTests } from "./suite/keyv.ts";
-import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { asyncBatchedCrashTests, batchedCrashTests, crashTests } from "./suite/crash.ts";
 import { cacheProcessTests } from "./suite/cache.ts";
 
 const test: TestFn = (name, fn, options) =>
@@ -32,5 +32,6 @@ asyncProcessTests(test);
 processTests(test, bun.raw);
 crashTests(test, bun);
 batchedCrashTests(test, bun);
+asyncBatchedCrashTests(test, bun);
 cacheProcessTests(test, bun);
 afterAll(cleanup);

@@ -9,7 +9,7 @@ import { cleanup } from "./util.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite/builtin.ts";
 import { cliNameTests } from "./suite/names.ts";
-import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { asyncBatchedCrashTests, batchedCrashTests, crashTests } from "./suite/crash.ts";
 import { cacheProcessTests } from "./suite/cache.ts";
 import type { Target } from "./harness.ts";
 import { fromStd, type StdAssert, useAssert } from "./assert.ts";
@@ -56,6 +56,7 @@ asyncProcessTests(test);
 processTests(test, node.raw);
 crashTests(test, node);
 batchedCrashTests(test, node);
+asyncBatchedCrashTests(test, node);
 cacheProcessTests(test, node);
 
 let dbTarget: Target | undefined;

@@ -27,8 +27,8 @@ export interface Target {
   open(path?: string, options?: KvOptions): AnyKv | Promise<AnyKv>;
   /** The adapter's synchronous store (the tests of what only it has use it). */
   openKv(path?: string, options?: KvOptions): Kv;
-  /** The adapter's `openKvAsync`, where it has one. */
-  openKvAsync?(path?: string, options?: KvOptions): Promise<KvAsync>;
+  /** The adapter's `openKvAsync`, where it has one (`transactionTimeout` is its own option). */
+  openKvAsync?(path?: string, options?: KvOptions & { transactionTimeout?: number }): Promise<KvAsync>;
   /** The calls go through the async client (a worker thread). */
   async?: boolean;
   /** Opens the driver's own handle and wraps it with fromDatabase(). */

@@ -14,7 +14,7 @@ import { exampleTests } from "./suite/examples.ts";
 import { builtinTests } from "./suite/builtin.ts";
 import { cliNameTests } from "./suite/names.ts";
 import { keyvTests } from "./suite/keyv.ts";
-import { batchedCrashTests, crashTests } from "./suite/crash.ts";
+import { asyncBatchedCrashTests, batchedCrashTests, crashTests } from "./suite/crash.ts";
 import { cacheProcessTests } from "./suite/cache.ts";
 
 const test: TestFn = (name, fn, options) => nodeTest(name, { skip: options?.skip ?? false }, fn);
@@ -35,6 +35,7 @@ betterAsyncTests(test);
 processTests(test, target.raw);
 crashTests(test, target);
 batchedCrashTests(test, target);
+asyncBatchedCrashTests(test, target);
 cacheProcessTests(test, target);
 crossRuntimeTests(test);
 crossDriverTests(test);

@@ -10,7 +10,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { KvClosedError, KvError } from "../errors.ts";
 import { typeName } from "../check.ts";
-import { fromWire, type Request, type WorkerInit, type WorkerMessage } from "./wire.ts";
+import { isDeno } from "../runtime.ts";
+import { callOf } from "./methods.ts";
+import { bytesMark, fromWire, type Request, unpackBytes, type WorkerInit, type WorkerMessage } from "./wire.ts";
 
 /**
  * How long the caller looks for a reply right after posting before it returns
@@ -23,6 +25,8 @@ const LOOK_MS = 0.05;
 const CHUNK = 64;
 
 interface Waiting {
+  /** The request, for the message of a failure the worker could not report itself. */
+  op: string;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -43,6 +47,7 @@ export interface ChannelInit {
   require?: { option: string; id: string } | undefined;
   now: (() => number) | undefined;
   onCommitError: ((error: KvError) => void) | undefined;
+  transactionTimeout: number;
 }
 
 /** The worker thread of one async store, and the calls waiting on it. */
@@ -54,7 +59,13 @@ export class Channel {
   readonly #now: (() => number) | undefined;
   readonly #onCommitError: ((error: KvError) => void) | undefined;
   #queue: Request[] = [];
+  /** Buffers the queued calls hand over (byte values, copied for the worker). */
+  #transfer: ArrayBuffer[] = [];
   #posting = false;
+  /** The placeholder key of byte arrays in replies, where the worker packs them (on Deno). */
+  readonly #mark: string | undefined;
+  /** ms after which a transaction whose `fn` has not settled is rolled back. */
+  readonly transactionTimeout: number;
   #nextId = 1;
   #nextTx = 1;
   /** The worker holds a batch of writes not yet committed. */
@@ -77,6 +88,8 @@ export class Channel {
   private constructor(init: ChannelInit) {
     this.#now = init.now;
     this.#onCommitError = init.onCommitError;
+    this.transactionTimeout = init.transactionTimeout;
+    this.#mark = isDeno() ? bytesMark() : undefined;
     const { port1, port2 } = new MessageChannel();
     this.#port = port1 as unknown as PortLike;
     const data: WorkerInit = {
@@ -87,6 +100,8 @@ export class Channel {
       options: init.options,
       clock: init.now !== undefined,
       onCommitError: init.onCommitError !== undefined,
+      transactionTimeout: init.transactionTimeout,
+      ...(this.#mark === undefined ? {} : { bytesMark: this.#mark }),
       ...(init.require === undefined ? {} : { require: init.require }),
     };
     const script = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker.ts", import.meta.url);
@@ -98,14 +113,14 @@ export class Channel {
     }
     this.#port.on("message", (message) => this.#receive(message));
     this.#worker.on("error", (error: unknown) => this.#fail(error));
-    this.#worker.on("exit", () => this.#fail(undefined));
+    this.#worker.on("exit", (code: number) => this.#fail(undefined, code));
   }
 
   /** Starts the worker and resolves once it has opened the store (or rejects with why it could not). */
   static async open(init: ChannelInit): Promise<Channel> {
     const channel = new Channel(init);
     try {
-      await new Promise((resolve, reject) => channel.#waiting.set(0, { resolve, reject }));
+      await new Promise((resolve, reject) => channel.#waiting.set(0, { op: "open", resolve, reject }));
     } catch (error) {
       await channel.end();
       throw error;
@@ -113,12 +128,17 @@ export class Channel {
     return channel;
   }
 
-  /** The error of a call made once the store is closed (or its thread failed). */
-  closedError(what: string): KvError {
+  /** The error of a call `op` made once the store is closed (or its thread ended). */
+  closedError(op: string): KvError {
     const closed = this.closed!;
     return closed instanceof KvClosedError
-      ? new KvClosedError(`Cannot ${what}: the store is closed`)
-      : new KvError(`Cannot ${what}: ${closed.message}`, { cause: closed });
+      ? new KvClosedError(`Cannot ${callOf(op)}: the store is closed`)
+      : new KvError(`Cannot ${callOf(op)}: ${closed.message}`, { cause: closed }, closed.code);
+  }
+
+  /** Can the worker take calls? Throws the error of `op` on a closed store. */
+  checkOpen(op: string): void {
+    if (this.closed !== undefined) throw this.closedError(op);
   }
 
   /**
@@ -136,12 +156,16 @@ export class Channel {
     return this.#nextTx++;
   }
 
-  /** Posts one call (with the others of this turn) and resolves with its result. */
-  call(ns: string[], tx: number, op: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Posts one call (with the others of this turn) and resolves with its
+   * result. `transfer`: buffers the call hands over (copies of its bytes).
+   */
+  call(ns: string[], tx: number, op: string, args: unknown[], transfer?: ArrayBuffer[]): Promise<unknown> {
     if (this.closed !== undefined) return Promise.reject(this.closedError(op));
     const id = this.#nextId++;
     const req: Request = this.#now === undefined ? [id, op, args, tx, ns] : [id, op, args, tx, ns, this.#now()];
     this.#queue.push(req);
+    if (transfer !== undefined) { for (const buffer of transfer) this.#transfer.push(buffer); }
     if (this.#queue.length >= CHUNK) this.#post(false);
     else if (!this.#posting) {
       this.#posting = true;
@@ -150,14 +174,16 @@ export class Channel {
         this.#post(true);
       });
     }
-    return new Promise((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.#waiting.set(id, { op, resolve, reject }));
   }
 
   /** Posts the queued calls; `look`: then look briefly for the reply (at the end of a turn). */
   #post(look: boolean): void {
     const batch = this.#queue;
     if (batch.length === 0) return;
+    const transfer = this.#transfer;
     this.#queue = [];
+    this.#transfer = [];
     if (this.closed !== undefined) {
       for (const [id, op] of batch) this.#settle(id, false, this.closedError(op));
       return;
@@ -165,7 +191,7 @@ export class Channel {
     this.#hold();
     const seen = Atomics.load(this.#bell, 1);
     try {
-      this.#port.postMessage(batch);
+      this.#port.postMessage(batch, transfer);
     } catch {
       // One call's arguments cannot be cloned: post the calls one by one, so
       // that only that call fails.
@@ -177,7 +203,7 @@ export class Channel {
             req[0],
             false,
             new TypeError(
-              `Cannot ${req[1]}: an argument cannot be sent to the store's thread (${
+              `Cannot ${callOf(req[1])}: an argument cannot be sent to the store's thread (${
                 error instanceof Error ? error.message : typeName(error)
               })`,
             ),
@@ -219,6 +245,7 @@ export class Channel {
     }
     for (const r of message.replies ?? []) {
       if (r.length === 2) this.#settle(r[0], true, r[1]);
+      else if (r[2] === false) this.#settle(r[0], true, unpackBytes(r[1], r[3], this.#mark!));
       else this.#settle(r[0], false, fromWire(r[1]));
     }
     this.#release();
@@ -247,29 +274,52 @@ export class Channel {
     this.#port.unref();
   }
 
-  /** The worker ended: what it answered before is taken; every call still waiting fails with the reason. */
-  #fail(error: unknown): void {
+  /**
+   * The worker ended or failed: what it answered before is taken. After
+   * `end()` (the store was closed) a call still waiting fails as closed;
+   * otherwise nobody closed the store: every waiting and later call fails with
+   * `WORKER_EXITED`, and a write that was waiting may or may not have been
+   * committed.
+   */
+  #fail(error: unknown, code?: number): void {
     try {
       this.#takeReplies();
     } catch {
       // The port is closed already (Deno refuses to read a closed port): nothing is left on it.
     }
-    const reason = error === undefined
-      ? new KvClosedError("the store is closed")
-      : new KvError(`The store's thread failed: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
-    this.closed ??= reason;
+    const why = error !== undefined
+      ? `failed (${error instanceof Error ? error.message : String(error)})`
+      : `exited${code === undefined ? "" : ` with code ${code}`}`;
+    this.closed ??= new KvError(
+      `the store's worker thread ${why}; open the store again`,
+      { cause: error },
+      "WORKER_EXITED",
+    );
     clearInterval(this.sweeper);
-    for (const id of [...this.#waiting.keys()]) {
+    const closed = this.closed;
+    for (const [id, waiting] of [...this.#waiting]) {
       this.#settle(
         id,
         false,
-        error === undefined ? new KvClosedError("Cannot finish the call: the store is closed") : reason,
+        closed instanceof KvClosedError
+          ? new KvClosedError(`Cannot ${callOf(waiting.op)}: the store is closed`)
+          : new KvError(
+            `Cannot ${
+              callOf(waiting.op)
+            }: the store's worker thread ${why}; had this call written, the write may or may not have been committed`,
+            { cause: error },
+            "WORKER_EXITED",
+          ),
       );
     }
     this.#dirty = false;
     this.#release();
+  }
+
+  /** Ends the thread without closing the store, as its death would. */
+  async kill(): Promise<void> {
+    const code = await this.#worker.terminate();
+    this.#fail(undefined, code);
   }
 
   /** After the worker closed the store: ends the thread. */

@@ -15,12 +15,26 @@ import { checkKey } from "../keys.ts";
 import { checkListOptions, compileQuery, type KeyQuery, type ListOptions } from "../query.ts";
 import { checkName } from "../names.ts";
 import { typeName } from "../check.ts";
+import { transactionTimedOut } from "./wire.ts";
 import { type KvOptions, resolveOptions } from "../options.ts";
 import { unrefInterval } from "../runtime.ts";
 import { encodeEntries, type SetOptions } from "../write.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
+
+/** Why a transaction's race against its timeout ended. */
+const TIMED_OUT = Symbol("timed out");
+
+let channelOf: (kv: KvAsync) => Channel;
+
+/**
+ * Ends the worker thread of `kv` from outside, as its death would (not an
+ * entry point's export: the tests use it to see what a caller is told then).
+ */
+export function killWorker(kv: KvAsync): Promise<void> {
+  return channelOf(kv).kill();
+}
 
 /**
  * The methods {@link KvAsync} forwards to its worker as they are (their
@@ -49,6 +63,7 @@ export class KvAsync implements AsyncKvStore, Disposable {
   readonly #children = new Map<string, KvAsync>();
 
   static {
+    channelOf = (kv) => kv.#channel;
     for (const op of FORWARDED) {
       Object.defineProperty(KvAsync.prototype, op, {
         value: {
@@ -75,10 +90,10 @@ export class KvAsync implements AsyncKvStore, Disposable {
     this.#tx = tx;
   }
 
-  #call<R>(op: string, args: unknown[]): Promise<R> {
+  #call<R>(op: string, args: unknown[], transfer?: ArrayBuffer[]): Promise<R> {
     // Looked up only while a transaction is open: the common call pays nothing.
     const tx = this.#tx !== 0 || this.#channel.transactions.size === 0 ? this.#tx : this.#channel.running();
-    return this.#channel.call(this.#ns, tx, op, args) as Promise<R>;
+    return this.#channel.call(this.#ns, tx, op, args, transfer) as Promise<R>;
   }
 
   /**
@@ -146,7 +161,11 @@ export class KvAsync implements AsyncKvStore, Disposable {
     // key first): the worker writes what crosses, instead of encoding again.
     checkKey(key, "set key");
     const [v, kind] = encodeValue(value, taggedJson);
-    return await this.#call("setEncoded", options === undefined ? [key, v, kind] : [key, v, kind, options]);
+    // Bytes cross as a buffer of their own, handed over (see wire.ts).
+    const bytes = v instanceof Uint8Array ? v.slice().buffer : undefined;
+    const args: unknown[] = [key, bytes ?? v, kind];
+    if (options !== undefined) args.push(options);
+    return await this.#call("setEncoded", args, bytes === undefined ? undefined : [bytes]);
   }
 
   /**
@@ -171,7 +190,12 @@ export class KvAsync implements AsyncKvStore, Disposable {
   ): Promise<number> {
     // Checked and encoded here, as set() is; the worker writes what crosses.
     const flat = encodeEntries(entries, taggedJson);
-    return await this.#call("setManyEncoded", options === undefined ? [flat] : [flat, options]);
+    const transfer: ArrayBuffer[] = [];
+    for (let i = 1; i < flat.length; i += 3) {
+      const v = flat[i];
+      if (v instanceof Uint8Array) transfer.push((flat[i] = v.slice().buffer) as ArrayBuffer);
+    }
+    return await this.#call("setManyEncoded", options === undefined ? [flat] : [flat, options], transfer);
   }
 
   /**
@@ -246,20 +270,29 @@ export class KvAsync implements AsyncKvStore, Disposable {
     if (typeof fn !== "function") {
       throw new TypeError(`Cannot run transaction: fn must be a function, received ${typeName(fn)}`);
     }
-    const id = this.#channel.nextTx();
+    const channel = this.#channel;
+    const id = channel.nextTx();
     await this.#call("transaction", [id]);
-    const tx = new KvAsync(this.#channel, this.#ns, id);
-    this.#channel.transactions.add(id);
+    const tx = new KvAsync(channel, this.#ns, id);
+    channel.transactions.add(id);
+    // The worker rolls the transaction back at the same deadline even if
+    // this thread is stuck; this timer says so to the caller.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(TIMED_OUT), channel.transactionTimeout);
+    });
     let result: R;
     try {
-      result = await this.#channel.context.run(id, () => fn(tx));
+      result = await Promise.race([channel.context.run(id, () => fn(tx)), timeout]);
     } catch (error) {
-      await this.#channel.call(this.#ns, id, "rollback", []).catch(() => {});
-      throw error;
+      channel.transactions.delete(id);
+      await channel.call(this.#ns, id, "rollback", []).catch(() => {});
+      throw error === TIMED_OUT ? transactionTimedOut(channel.transactionTimeout) : error;
     } finally {
-      this.#channel.transactions.delete(id);
+      clearTimeout(timer);
+      channel.transactions.delete(id);
     }
-    await this.#channel.call(this.#ns, id, "commit", []);
+    await channel.call(this.#ns, id, "commit", []);
     return result;
   }
 
@@ -363,8 +396,31 @@ export class KvAsync implements AsyncKvStore, Disposable {
   }
 }
 
-/** Options of `openKvAsync()`: those of `openKv()` but `codec`, which cannot cross to the worker thread. */
-export type KvAsyncOptions = Omit<KvOptions, "codec">;
+/** Options of `openKvAsync()`: those of `openKv()` but `codec`, which cannot cross to the worker thread; and its own. */
+export interface KvAsyncOptions extends Omit<KvOptions, "codec"> {
+  /**
+   * ms a `transaction(fn)` may run before it is rolled back when `fn` has not
+   * settled: its promise then rejects with `KvError` code
+   * `"TRANSACTION_TIMEOUT"`, its later calls with `KvClosedError`, and the
+   * calls waiting behind it (`close()` included) go ahead. SQLite's write lock
+   * is never held longer. @default 30000
+   */
+  transactionTimeout?: number;
+}
+
+/** `transactionTimeout` when not given: 30 s. */
+const TRANSACTION_TIMEOUT = 30_000;
+
+function checkTransactionTimeout(value: unknown): number {
+  if (value === undefined) return TRANSACTION_TIMEOUT;
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot open store: transactionTimeout must be a number of ms, received ${typeName(value)}`);
+  }
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`Cannot open store: transactionTimeout must be a finite number > 0, received ${value}`);
+  }
+  return value;
+}
 
 /**
  * Opens a store in a worker thread through the adapter module at `adapter`
@@ -391,8 +447,10 @@ export async function openAsync(
     );
   }
   // Every option is judged here, before a thread starts or a file is made.
-  const resolved = resolveOptions(options);
-  const { now: _now, onCommitError: _hook, sweepInterval: _sweep, ...rest } = (options ?? {}) as KvOptions;
+  const { transactionTimeout: timeout, ...coreOptions } = options ?? {};
+  const transactionTimeout = checkTransactionTimeout(timeout);
+  const resolved = resolveOptions(coreOptions);
+  const { now: _now, onCommitError: _hook, sweepInterval: _sweep, ...rest } = coreOptions as KvOptions;
   const now = options?.now === undefined ? undefined : resolved.now;
   const onCommitError = resolved.onCommitError;
   try {
@@ -402,7 +460,7 @@ export async function openAsync(
       `Cannot open store: the options cannot be sent to the worker thread (${(error as Error).message})`,
     );
   }
-  const channel = await Channel.open({ adapter, path, options: rest, require, now, onCommitError });
+  const channel = await Channel.open({ adapter, path, options: rest, require, now, onCommitError, transactionTimeout });
   const kv = new KvAsync(channel, [], 0);
   const sweepInterval = resolved.sweepInterval;
   if (sweepInterval > 0) {

@@ -63,3 +63,58 @@ const FORWARD: { [K in Forwarded]: true } = {
 
 /** The forwarded methods, by name. */
 export const FORWARDED: readonly Forwarded[] = Object.keys(FORWARD) as Forwarded[];
+
+/**
+ * The call each request stands for, in the words the synchronous store's
+ * messages use ("Cannot set key: ..."), so that a message of the async client
+ * names what the user called, never a request of its own (`setEncoded`).
+ */
+const CALLS: Record<string, string> = {
+  get: "get key",
+  getOr: "get key",
+  getEntry: "get entry",
+  getMany: "get many keys",
+  has: "check key",
+  tags: "read tags",
+  set: "set key",
+  setEncoded: "set key",
+  setMany: "set many keys",
+  setManyEncoded: "set many keys",
+  delete: "delete key",
+  deleteMany: "delete many keys",
+  take: "take key",
+  incr: "increment key",
+  rename: "rename key",
+  ttl: "read ttl",
+  touch: "touch key",
+  expire: "set expiry",
+  expireAt: "set expiry",
+  persist: "persist key",
+  purgeExpired: "purge expired keys",
+  sweep: "purge expired keys",
+  keys: "list keys",
+  values: "list values",
+  entries: "list entries",
+  list: "list entries",
+  count: "count keys",
+  clear: "clear store",
+  transaction: "run transaction",
+  commit: "run transaction",
+  rollback: "run transaction",
+  namespace: "open namespace",
+  namespaces: "list namespaces",
+  dropNamespace: "drop namespace",
+  stats: "read stats",
+  checkpoint: "checkpoint",
+  vacuum: "vacuum",
+  optimize: "optimize",
+  integrityCheck: "check integrity",
+  backup: "back up",
+  flush: "flush",
+  close: "close store",
+};
+
+/** What a request does, for a message: "set key" for `set` (and its encoded request). */
+export function callOf(op: string): string {
+  return CALLS[op] ?? op;
+}

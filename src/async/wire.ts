@@ -16,6 +16,7 @@ import {
   KvReadOnlyError,
   KvSchemaError,
 } from "../errors.ts";
+import { TYPED_ARRAYS } from "../codec.ts";
 
 /**
  * One call of a store method, as the worker receives it. A tuple: structured
@@ -37,8 +38,15 @@ export type Request = [
   now?: unknown,
 ];
 
-/** The answer to one request: `[id, value]`, or `[id, error, true]` when it threw. */
-export type Reply = [id: number, value: unknown] | [id: number, error: WireError, failed: true];
+/**
+ * The answer to one request: `[id, value]`; `[id, error, true]` when it threw;
+ * `[id, packed, false, bytes]` when the value's byte arrays cross beside it
+ * (see {@link packBytes}).
+ */
+export type Reply =
+  | [id: number, value: unknown]
+  | [id: number, error: WireError, failed: true]
+  | [id: number, packed: unknown, failed: false, bytes: PackedBytes];
 
 /** An error as it crosses the boundary. */
 export interface WireError {
@@ -86,6 +94,15 @@ const BUILT_IN: Record<string, ErrorConstructor> = {
   ReferenceError,
 };
 
+/** What a transaction that timed out rejects with, on either side of the thread. */
+export function transactionTimedOut(timeout: number): KvError {
+  return new KvError(
+    `Cannot run transaction: fn did not settle within ${timeout} ms (transactionTimeout); the transaction was rolled back`,
+    {},
+    "TRANSACTION_TIMEOUT",
+  );
+}
+
 /** Rebuilds an error with its class: the kvsqlite classes, the built-in ones, else `Error`. */
 export function fromWire(wire: WireError): Error {
   const cause = wire.cause === undefined ? undefined : fromWire(wire.cause);
@@ -106,7 +123,7 @@ export function fromWire(wire: WireError): Error {
 
 /** A port as node:worker_threads gives it on Deno, Bun and Node. */
 export interface Port {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
   on(event: "message", listener: (message: Request[]) => void): void;
   close(): void;
 }
@@ -126,4 +143,94 @@ export interface WorkerInit {
   clock: boolean;
   /** The caller gave `onCommitError`. */
   onCommitError: boolean;
+  /** ms after which a transaction whose `fn` has not settled is rolled back (`transactionTimeout`). */
+  transactionTimeout: number;
+  /** The placeholder key of byte arrays packed into replies (see {@link packBytes}); absent: replies are not packed. */
+  bytesMark?: string;
+}
+
+// ---- bytes ---------------------------------------------------------------------
+
+/**
+ * Byte arrays taken out of a value so that they cross as `ArrayBuffer`s: Deno's
+ * `MessagePort` clones a typed array at about 230 ms per MiB, an `ArrayBuffer`
+ * at a few ms (measured on Deno 2.9; Node and Bun clone both at a few ms).
+ * Each entry: the buffer and the view's class.
+ */
+export type PackedBytes = [buffer: ArrayBuffer, view: string][];
+
+/** A placeholder's key for one store: random, so that no stored object can carry it by chance. */
+export function bytesMark(): string {
+  return `\0kvsqlite-bytes-${globalThis.crypto.randomUUID()}`;
+}
+
+/** The bytes of a view, in a buffer of their own (a copy unless the view is its whole buffer). */
+export function ownBuffer(view: ArrayBufferView): ArrayBuffer {
+  const buffer = view.buffer as ArrayBuffer;
+  if (view.byteOffset === 0 && view.byteLength === buffer.byteLength && !(buffer instanceof SharedArrayBuffer)) {
+    return buffer;
+  }
+  return buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+}
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces every typed array and DataView inside `value` (in arrays, plain
+ * objects, Maps and Sets) by a placeholder, and returns the value with the
+ * byte arrays beside it; `undefined` when it holds none (nothing is copied then).
+ * The value is the receiver's own (decoded for this reply), so it is changed in place.
+ */
+export function packBytes(value: unknown, mark: string): [unknown, PackedBytes] | undefined {
+  const bytes: PackedBytes = [];
+  const pack = (value: unknown, depth: number): unknown => {
+    if (value === null || typeof value !== "object" || depth > MAX_NESTING) return value;
+    if (ArrayBuffer.isView(value)) {
+      bytes.push([ownBuffer(value), value.constructor.name]);
+      return { [mark]: bytes.length - 1 };
+    }
+    eachSlot(value, (v) => pack(v, depth + 1));
+    return value;
+  };
+  const out = pack(value, 0);
+  return bytes.length === 0 ? undefined : [out, bytes];
+}
+
+/** Deeper than the codec lets a value nest (1000), with room for the reply's own arrays and objects. */
+const MAX_NESTING = 1100;
+
+/** Replaces each slot of an array, plain object, Map (keys and values) or Set by `f` of it, in place. */
+function eachSlot(value: object, f: (v: unknown) => unknown): void {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = f(value[i]);
+  } else if (value instanceof Map) {
+    const entries = [...value];
+    value.clear();
+    for (const [k, v] of entries) value.set(f(k), f(v));
+  } else if (value instanceof Set) {
+    const members = [...value];
+    value.clear();
+    for (const m of members) value.add(f(m));
+  } else if (isPlain(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = f(record[key]);
+  }
+}
+
+/** Puts back the byte arrays {@link packBytes} took out; the received value is changed in place. */
+export function unpackBytes(value: unknown, bytes: PackedBytes, mark: string): unknown {
+  const unpack = (value: unknown, depth: number): unknown => {
+    if (value === null || typeof value !== "object" || depth > MAX_NESTING) return value;
+    const slot = isPlain(value) ? (value as Record<string, unknown>)[mark] : undefined;
+    if (typeof slot === "number") {
+      const [buffer, view] = bytes[slot]!;
+      return new (TYPED_ARRAYS[view] ?? Uint8Array)(buffer);
+    }
+    eachSlot(value, (v) => unpack(v, depth + 1));
+    return value;
+  };
+  return unpack(value, 0);
 }

@@ -21,8 +21,16 @@ import type { Connection } from "../connection.ts";
 import type { SqlValue } from "../driver.ts";
 import type { SetOptions } from "../write.ts";
 import { KvClosedError, KvError } from "../errors.ts";
-import { type Reply, type Request, toWire, type WorkerInit, type WorkerMessage } from "./wire.ts";
-import { FORWARDED } from "./methods.ts";
+import {
+  packBytes,
+  type Reply,
+  type Request,
+  toWire,
+  transactionTimedOut,
+  type WorkerInit,
+  type WorkerMessage,
+} from "./wire.ts";
+import { callOf, FORWARDED } from "./methods.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */
 const SPIN_MS = 0.05;
@@ -30,6 +38,8 @@ const SPIN_MS = 0.05;
 const TURN_MS = 2;
 
 const ROLLBACK = Symbol("rollback");
+/** A transaction's `fn` did not settle within `transactionTimeout`: the core rolls it back. */
+const TIMED_OUT = Symbol("timed out");
 /** `getOr`'s fallback in this thread: what `kv.get` returns for a missing key. */
 const MISSING = Symbol("missing");
 
@@ -85,24 +95,32 @@ class Inbox {
 
 const inbox = new Inbox();
 let replies: Reply[] = [];
+/** Buffers the replies hand over (byte arrays packed out of values, on Deno). */
+let transfer: ArrayBuffer[] = [];
 /** Transactions open now, innermost last. */
 const open: number[] = [];
+/** When each open transaction times out (performance.now() ms), in the order of `open`. */
+const deadlines: number[] = [];
+/** Transactions rolled back because they timed out, until the caller ends them. */
+const timedOut = new Set<number>();
 let dirty = false;
 /** The root store was closed: the thread answers what is left and ends. */
 let closing = false;
 
-function post(message: WorkerMessage): void {
-  port.postMessage(message);
+function post(message: WorkerMessage, buffers: ArrayBuffer[] = []): void {
+  port.postMessage(message, buffers);
   Atomics.add(bell, 1, 1);
 }
 
 function sendReplies(): void {
   if (replies.length === 0) return;
   const batch = replies;
+  const buffers = transfer;
   replies = [];
+  transfer = [];
   // Structured cloning refuses what a reply cannot carry; the caller is told.
   try {
-    post({ replies: batch, dirty });
+    post({ replies: batch, dirty }, buffers);
   } catch (error) {
     post({
       replies: batch.map((r): Reply => [r[0], toWire(error), true]),
@@ -112,7 +130,16 @@ function sendReplies(): void {
 }
 
 function reply(req: Request, ok: boolean, value: unknown): void {
-  replies.push(ok ? [req[0], value] : [req[0], toWire(value), true]);
+  if (!ok) return void replies.push([req[0], toWire(value), true]);
+  const packed = init.bytesMark === undefined ? undefined : packBytes(value, init.bytesMark);
+  if (packed === undefined) return void replies.push([req[0], value]);
+  replies.push([req[0], packed[0], false, packed[1]]);
+  for (const [buffer] of packed[1]) transfer.push(buffer);
+}
+
+/** A value that crossed as a buffer of its own (see the client's set) is bytes again. */
+function bytes(v: unknown): SqlValue {
+  return v instanceof ArrayBuffer ? new Uint8Array(v) : v as SqlValue;
 }
 
 function scope(ns: string[]): Kv {
@@ -132,10 +159,7 @@ const METHODS = new Set<string>([...FORWARDED, "get", "close"]);
 function handle(req: Request): void {
   const [, op, args, tx, ns, now] = req;
   if (init.clock) time = now as number;
-  if (tx !== 0 && !open.includes(tx)) {
-    reply(req, false, new KvClosedError(`Cannot ${op}: the transaction has ended`));
-    return;
-  }
+  if (tx !== 0 && !open.includes(tx)) return ended(req);
   let kv: Kv;
   try {
     kv = scope(ns);
@@ -153,13 +177,15 @@ function handle(req: Request): void {
       const found = kv.get(args[0] as string, MISSING);
       value = found === MISSING ? [] : [found];
     } else if (op === "setEncoded") {
-      const [key, v, kind, options] = args as [string, SqlValue, number, SetOptions | undefined];
-      value = setEncoded(kv, key, v, kind, options);
+      const [key, v, kind, options] = args as [string, unknown, number, SetOptions | undefined];
+      value = setEncoded(kv, key, bytes(v), kind, options);
     } else if (op === "setManyEncoded") {
-      value = setManyEncoded(kv, args[0] as unknown[], args[1] as SetOptions | undefined);
+      const flat = args[0] as unknown[];
+      for (let i = 1; i < flat.length; i += 3) flat[i] = bytes(flat[i]);
+      value = setManyEncoded(kv, flat, args[1] as SetOptions | undefined);
     } else if (METHODS.has(op)) {
       value = (kv[op as keyof Kv] as (...args: unknown[]) => unknown).apply(kv, args);
-    } else throw new TypeError(`Cannot call ${op}: no such method`);
+    } else throw new TypeError(`Cannot ${callOf(op)}: no such call`);
     reply(req, true, value);
   } catch (error) {
     reply(req, false, error);
@@ -168,8 +194,24 @@ function handle(req: Request): void {
 }
 
 /**
+ * A call of a transaction that has ended. After a timeout the caller's
+ * commit learns why, its rollback is what already happened, and the set
+ * forgets the transaction once the caller has ended it.
+ */
+function ended(req: Request): void {
+  const [, op, , tx] = req;
+  if (timedOut.has(tx) && (op === "commit" || op === "rollback")) {
+    timedOut.delete(tx);
+    if (op === "rollback") return reply(req, true, undefined);
+    return reply(req, false, transactionTimedOut(init.transactionTimeout));
+  }
+  reply(req, false, new KvClosedError(`Cannot ${callOf(op)}: the transaction has ended`));
+}
+
+/**
  * Runs the core's `transaction(fn)`, whose `fn` takes this transaction's
- * calls from the port until the caller commits or rolls back.
+ * calls from the port until the caller commits or rolls back, or until its
+ * deadline passes (then the core rolls it back).
  */
 function transaction(kv: Kv, req: Request): void {
   const id = req[2][0] as number;
@@ -179,25 +221,33 @@ function transaction(kv: Kv, req: Request): void {
     kv.transaction(() => {
       begun = true;
       open.push(id);
+      deadlines.push(performance.now() + init.transactionTimeout);
       try {
         reply(req, true, undefined);
         sendReplies();
         end = serve(id);
       } finally {
         open.pop();
+        deadlines.pop();
       }
+      if (end === undefined) throw TIMED_OUT;
       if (end[1] === "rollback") throw ROLLBACK;
     });
     reply(end!, true, undefined);
   } catch (error) {
     if (!begun) reply(req, false, error);
+    else if (error === TIMED_OUT) timedOut.add(id);
     else if (end === undefined) throw error;
     else reply(end, error === ROLLBACK, error === ROLLBACK ? undefined : error);
   }
 }
 
-/** Serves transaction `id`'s calls, waiting for them without leaving this turn; returns its commit or rollback. */
-function serve(id: number): Request {
+/**
+ * Serves transaction `id`'s calls, waiting for them without leaving this
+ * turn; returns its commit or rollback, or `undefined` once the deadline of it
+ * or of a transaction around it has passed.
+ */
+function serve(id: number): Request | undefined {
   for (;;) {
     const req = inbox.takeFor(id);
     if (req !== undefined) {
@@ -206,12 +256,22 @@ function serve(id: number): Request {
       continue;
     }
     sendReplies();
+    const left = Math.min(...deadlines) - performance.now();
+    if (left <= 0) return undefined;
     const seen = Atomics.load(bell, 0);
-    if (!takePosted()) Atomics.wait(bell, 0, seen, 1000);
+    if (!takePosted()) Atomics.wait(bell, 0, seen, Math.min(left, 1000));
   }
 }
 
-/** Runs what has arrived, and what arrives within a short look, then lets the thread's timers run. */
+/**
+ * Runs what has arrived, and what arrives within a short look, then lets the
+ * thread's timers run. With `durability: "batched"` the batch commits before
+ * the replies go (with `commitInterval`: once it is that old), so the writes
+ * of all the calls that arrived together share one commit, and an awaited
+ * write is a committed one; a steady stream of calls never postpones the
+ * commit, as a timer at the end of the thread's task alone would while calls
+ * keep arriving.
+ */
 function drain(): void {
   const start = performance.now();
   for (;;) {
@@ -221,6 +281,7 @@ function drain(): void {
       handle(req);
     }
     if (closing) return finish();
+    conn!.batch?.commitDue();
     if (!dirty) dirty = conn!.batch?.isOpen === true;
     sendReplies();
     if (performance.now() - start > TURN_MS) return;
@@ -244,7 +305,7 @@ function takePosted(): boolean {
 /** After the root store closed: what was posted after the close fails; the caller then ends the thread. */
 function finish(): void {
   for (let req = inbox.take(); req !== undefined; req = inbox.take()) {
-    reply(req, false, new KvClosedError(`Cannot ${req[1]}: the store is closed`));
+    reply(req, false, new KvClosedError(`Cannot ${callOf(req[1])}: the store is closed`));
   }
   sendReplies();
 }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KvBusyError, KvClosedError, KvCodecError, KvError } from "../../src/errors.ts";
-import type { KvAsync } from "../../src/async/client.ts";
+import { killWorker, type KvAsync } from "../../src/async/client.ts";
 import type { KvOptions } from "../../src/options.ts";
 import { openKv, openKvAsync } from "../../mod.ts";
 import {
@@ -11,13 +11,14 @@ import {
   openKv as openBetter,
   openKvAsync as openBetterAsync,
 } from "../../adapters/better_sqlite3.ts";
-import type { Target, TestFn } from "../harness.ts";
+import type { AnyKv, Target, TestFn } from "../harness.ts";
 import { currentRuntime, runWorker } from "./process.ts";
 import { cannotMount, mountTmpfs, tempDir, tempFile } from "../util.ts";
 
 /** What only the async client has: `transaction(async fn)`, the worker thread and what crosses to it. */
 export function asyncTests(test: TestFn, t: Target): void {
-  const open = (path?: string, options?: KvOptions): Promise<KvAsync> => t.openKvAsync!(path, options);
+  const open = (path?: string, options?: KvOptions & { transactionTimeout?: number }): Promise<KvAsync> =>
+    t.openKvAsync!(path, options);
 
   test("transaction(async fn) commits when fn resolves and returns its result", async () => {
     await using kv = await open();
@@ -220,6 +221,172 @@ export function asyncTests(test: TestFn, t: Target): void {
     assert.equal(rest.at(-1)!.value, "late");
   });
 
+  test("a transaction whose fn never settles is rolled back after transactionTimeout; the calls behind it go ahead", async () => {
+    const path = tempFile();
+    const kv = await open(path, { transactionTimeout: 200 });
+    await kv.set("a", 1);
+    let handle: KvAsync | undefined;
+    const hung = kv.transaction(async (tx) => {
+      handle = tx;
+      await tx.set("a", 2);
+      await new Promise(() => {});
+    });
+    const behind = kv.get("a");
+    const error = await hung.then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof KvError && error.code === "TRANSACTION_TIMEOUT", String(error));
+    assert.match(error.message, /^Cannot run transaction: fn did not settle within 200 ms \(transactionTimeout\)/);
+    assert.equal(await behind, 1, "the call behind it ran after the rollback and never saw its write");
+    await assert.rejects(
+      handle!.set("b", 1),
+      (e: unknown) => e instanceof KvClosedError && e.message === "Cannot set key: the transaction has ended",
+    );
+    // SQLite's write lock is free again: another connection writes at once.
+    t.openKv(path, { busyTimeout: 0 }).set("c", 3);
+    // close() waits for a hung transaction at most until its timeout.
+    const again = kv.transaction(() => new Promise(() => {})).catch((e: unknown) => e);
+    await kv.close();
+    assert.equal((await again as KvError).code, "TRANSACTION_TIMEOUT");
+    using check = t.openKv(path);
+    assert.deepEqual(check.entries(), [["a", 1], ["c", 3]]);
+  });
+
+  test("the worker rolls a hung transaction back at its deadline while the calling thread is blocked", async () => {
+    const path = tempFile();
+    await using kv = await open(path, { transactionTimeout: 150 });
+    const hung = kv.transaction(async (tx) => {
+      await tx.set("x", 1);
+      const until = Date.now() + 800;
+      while (Date.now() < until) {
+        // This thread is stuck: no timer of it can run, so only the worker can end the transaction.
+      }
+      // With its write lock still held, this would fail at once (busyTimeout 0) with KvBusyError.
+      t.openKv(path, { busyTimeout: 0 }).set("y", 2);
+      await new Promise(() => {});
+    });
+    await assert.rejects(hung, (e: unknown) => e instanceof KvError && e.code === "TRANSACTION_TIMEOUT");
+    assert.deepEqual(await kv.entries(), [["y", 2]]);
+  });
+
+  test("transactionTimeout must be a finite number of ms > 0, refused before anything is opened", async () => {
+    const path = join(tempDir(), "sub", "x.db");
+    for (const bad of [0, -1, NaN, Infinity]) await assert.rejects(open(path, { transactionTimeout: bad }), RangeError);
+    await assert.rejects(open(path, { transactionTimeout: "5" as never }), TypeError);
+    assert.equal(existsSync(path), false);
+    assert.throws(() => t.openKv(path, { transactionTimeout: 5 } as KvOptions), TypeError);
+  });
+
+  test("a worker that dies: waiting and later calls reject with WORKER_EXITED, naming the call; acknowledged writes stay", async () => {
+    const path = tempFile();
+    const kv = await open(path);
+    await kv.set("first", 0);
+    const acked: number[] = [];
+    const calls = Array.from({ length: 20_000 }, (_, i) => kv.set(`k${i}`, i).then(() => void acked.push(i)));
+    await calls[0];
+    await killWorker(kv);
+    const late = kv.get("first");
+    const results = await Promise.allSettled([...calls, late]);
+    const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+    assert.ok(failed.length >= 1, "the call made after the death fails");
+    for (const e of failed) {
+      assert.ok(e instanceof KvError && e.code === "WORKER_EXITED", String(e));
+      assert.ok(!(e instanceof KvClosedError), "nobody closed the store");
+      assert.match(e.message, /^Cannot (set|get) key: the store's worker thread exited/);
+    }
+    const inFlight = failed.filter((e) => /^Cannot set key/.test(e.message));
+    for (const e of inFlight) assert.match(e.message, /may or may not have been committed/);
+    await assert.rejects(kv.count(), (e: unknown) => e instanceof KvError && e.code === "WORKER_EXITED");
+    await kv.close(); // nothing left to close: it returns
+    using check = t.openKv(path);
+    for (const i of acked) assert.equal(check.get(`k${i}`), i, `acknowledged write k${i}`);
+    console.log(
+      `${t.name}: worker killed with ${acked.length} of 20000 writes acknowledged, ${inFlight.length} rejected`,
+    );
+  });
+
+  test("every message names the method the user called, in the synchronous store's words", async () => {
+    const kv = await open();
+    await kv.close();
+    const sync = t.openKv();
+    sync.close();
+    const calls: [string, (s: AnyKv) => unknown][] = [
+      ["get", (s) => s.get("a")],
+      ["get with a fallback", (s) => s.get("a", 0)],
+      ["getEntry", (s) => s.getEntry("a")],
+      ["getMany", (s) => s.getMany(["a"])],
+      ["has", (s) => s.has("a")],
+      ["tags", (s) => s.tags("a")],
+      ["set", (s) => s.set("a", 1)],
+      ["setMany", (s) => s.setMany({ a: 1 })],
+      ["delete", (s) => s.delete("a")],
+      ["deleteMany", (s) => s.deleteMany(["a"])],
+      ["take", (s) => s.take("a")],
+      ["incr", (s) => s.incr("a")],
+      ["rename", (s) => s.rename("a", "b")],
+      ["ttl", (s) => s.ttl("a")],
+      ["touch", (s) => s.touch("a", 1000)],
+      ["expire", (s) => s.expire("a", 1000)],
+      ["expireAt", (s) => s.expireAt("a", 1000)],
+      ["persist", (s) => s.persist("a")],
+      ["purgeExpired", (s) => s.purgeExpired()],
+      ["keys", (s) => s.keys()],
+      ["values", (s) => s.values()],
+      ["entries", (s) => s.entries()],
+      ["list", (s) => s.list()],
+      ["count", (s) => s.count()],
+      ["clear", (s) => s.clear()],
+      ["transaction", (s) => s.transaction(() => 1)],
+      ["namespace", (s) => s.namespace("n")],
+      ["namespaces", (s) => s.namespaces()],
+      ["dropNamespace", (s) => s.dropNamespace("n")],
+      ["stats", (s) => s.stats()],
+      ["checkpoint", (s) => s.checkpoint()],
+      ["vacuum", (s) => s.vacuum()],
+      ["optimize", (s) => s.optimize()],
+      ["integrityCheck", (s) => s.integrityCheck()],
+      ["backup", (s) => s.backup(join(tempDir(), "b.db"))],
+      ["flush", (s) => s.flush()],
+    ];
+    const failure = async (f: () => unknown) => {
+      try {
+        await f();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    for (const [name, call] of calls) {
+      const a = await failure(() => call(kv));
+      const s = await failure(() => call(sync));
+      assert.ok(a instanceof KvClosedError && s instanceof KvClosedError, `${name}: ${a} / ${s}`);
+      assert.equal(a.message, s.message, name);
+    }
+  });
+
+  test("byte arrays cross the thread exactly both ways, alone or nested, and the caller's stay usable", async () => {
+    await using kv = await open();
+    const big = new Uint8Array(1 << 20).map((_, i) => i & 255);
+    await kv.set("big", big);
+    assert.equal(big.length, 1 << 20, "the caller's bytes were copied, not handed over");
+    const back = await kv.get<Uint8Array>("big");
+    assert.ok(back instanceof Uint8Array && back.constructor === Uint8Array);
+    assert.deepEqual(back, big);
+    const view = new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 3);
+    const nested = {
+      f: new Float64Array([1.5, -0, NaN]),
+      m: new Map<unknown, unknown>([["dv", new DataView(new Uint8Array([7, 8]).buffer)], [1, [view]]]),
+      s: new Set([new Int16Array([-1, 2])]),
+      deep: [[{ b: new Uint8Array([9]) }]],
+    };
+    await kv.set("nested", nested);
+    assert.deepEqual(await kv.get("nested"), nested);
+    await kv.setMany([["m1", new Uint8Array([1, 2])], ["m2", "text"], ["m3", view]]);
+    assert.deepEqual(await kv.getMany(["m1", "m2", "m3"]), [new Uint8Array([1, 2]), "text", new Uint8Array([1, 2])]);
+    assert.deepEqual(await kv.values({ prefix: "m" }), [new Uint8Array([1, 2]), "text", new Uint8Array([1, 2])]);
+    assert.deepEqual((await kv.getEntry("m1"))?.value, new Uint8Array([1, 2]));
+    assert.deepEqual((await Array.fromAsync(kv.list({ prefix: "m1" })))[0]?.value, new Uint8Array([1, 2]));
+    assert.deepEqual(await kv.take("m1"), new Uint8Array([1, 2]));
+  });
+
   test(
     "batched: a commit that fails in the worker reaches onCommitError with its class, and the next write throws it",
     async () => {
@@ -315,6 +482,17 @@ export function asyncProcessTests(test: TestFn): void {
       assert.deepEqual(granted.lines, ["written"], granted.stderr);
     });
   }
+
+  test(`${rt.name}: batched async writes survive a process.exit(0) after an acknowledgement, flush() or close()`, async () => {
+    for (const how of ["ack", "flush", "close"]) {
+      const path = tempFile();
+      const r = await runWorker(rt, ["async-exit-after", path, how]);
+      assert.deepEqual(r.lines, ["exiting"], r.stderr);
+      using kv = openKv(path, { readOnly: true });
+      assert.equal(kv.get("left"), how, `${how}: the write was committed before the process ended`);
+      assert.equal(kv.count({ prefix: "n" }), how === "ack" ? 0 : 999, how);
+    }
+  });
 
   test(`${rt.name}: a process with an idle async store exits on its own, its writes committed, in both modes`, async () => {
     for (const mode of ["immediate", "batched"]) {
