@@ -97,6 +97,8 @@ export interface Counters {
   errors: number;
   /** WAL checkpoints run through `checkpoint()`. */
   checkpoints: number;
+  /** Looks for other connections' commits (`PRAGMA data_version`) made for watchers and queue listeners. */
+  polls: number;
 }
 
 /** Settings fixed when the store opens. */
@@ -136,6 +138,7 @@ export class Connection {
     rowsIterated: 0,
     errors: 0,
     checkpoints: 0,
+    polls: 0,
   };
   /** The file's change feed, shared with the other connections of this process to it. */
   readonly feed: ChangeFeed;
@@ -144,6 +147,12 @@ export class Connection {
   damaged = false;
   depth = 0;
   sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Told when the store closes: what runs on it (watchers, queue listeners) ends. */
+  readonly closers: Set<() => void> = new Set();
+  /** ms between two looks for other processes' commits while something watches or listens. */
+  pollInterval = 5;
+  /** The file has the change feed: its key tables log every write (watch/changes.ts). */
+  changeFeed = false;
   readonly #closeDatabase: boolean;
   /** The batch of writes (`durability: "batched"`), `undefined` in the default mode. */
   readonly batch: Batch | undefined;
@@ -301,6 +310,8 @@ export class Connection {
       }
     }
     this.closed = true;
+    for (const close of [...this.closers]) close();
+    this.closers.clear();
     for (const st of this.#cache.values()) st.finalize();
     this.#cache.clear();
     if (this.#closeDatabase) {

@@ -15,6 +15,7 @@ export type KvErrorCode =
   | "KV_SCHEMA"
   | "KV_CODEC"
   | "KV_FULL"
+  | "KV_CHANGES_GAP"
   | "TRANSACTION_TIMEOUT"
   | "WORKER_EXITED";
 
@@ -131,6 +132,22 @@ export class KvCodecError extends KvError {
    */
   constructor(message: string, options: KvErrorOptions = {}) {
     super(message, options, "KV_CODEC");
+  }
+}
+
+/**
+ * `changes({ since })` was given a cursor older than what the change log
+ * still holds (its retention dropped the changes after it): the feed cannot
+ * be followed on from there without missing changes.
+ */
+export class KvChangesGapError extends KvError {
+  /**
+   * Creates the error.
+   * @param message What was asked and what the log holds.
+   * @param options The cause and the failing SQL.
+   */
+  constructor(message: string, options: KvErrorOptions = {}) {
+    super(message, options, "KV_CHANGES_GAP");
   }
 }
 

@@ -27,6 +27,18 @@ import * as tags from "./tags.ts";
 import * as maintenance from "./maintenance.ts";
 import type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
 import { isAsyncFunction } from "./runtime.ts";
+import {
+  checkWatch,
+  type KvMissing,
+  type KvWatch,
+  type WatchChanges,
+  watchKeys,
+  type WatchOptions,
+  watchQuery,
+} from "./watch/watch.ts";
+import { type ChangesOptions, type KvChange, readChanges } from "./watch/changes.ts";
+import { KvQueue } from "./queue/kv_queue.ts";
+import { checkQueueName, QueueStore } from "./queue/queue.ts";
 
 export type { CloseOptions, KvEntry } from "./api.ts";
 export type { SetOptions } from "./write.ts";
@@ -79,6 +91,7 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
   readonly #conn: Connection;
   readonly #table: Table;
   readonly #children = new Map<string, Kv>();
+  readonly #queues = new Map<string, KvQueue<unknown>>();
   #closed = false;
 
   static {
@@ -424,6 +437,40 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
   #forgetTables(): void {
     this.#table.reset();
     for (const child of this.#children.values()) child.#forgetTables();
+  }
+
+  // ---- watching, the change feed, queues -----------------------------------
+
+  /** Watches some keys (see {@link KvMethods.watch}). */
+  watch<T = unknown>(keys: readonly string[], options?: WatchOptions): KvWatch<(KvEntry<T> | KvMissing)[]>;
+  /** Watches the keys a query matches (see {@link KvMethods.watch}). */
+  watch<T = unknown>(query: KeyQuery, options?: WatchOptions): KvWatch<WatchChanges<T>>;
+  watch<T>(
+    keysOrQuery: readonly string[] | KeyQuery,
+    options?: WatchOptions,
+  ): KvWatch<(KvEntry<T> | KvMissing)[]> | KvWatch<WatchChanges<T>> {
+    const conn = this.#check("watch keys");
+    checkWatch(keysOrQuery, options);
+    return Array.isArray(keysOrQuery)
+      ? watchKeys<T>(conn, this.#table, keysOrQuery)
+      : watchQuery<T>(conn, this.#table, keysOrQuery as KeyQuery);
+  }
+
+  /** The change feed of this key space (see {@link KvMethods.changes}). */
+  changes(options?: ChangesOptions): KvChange[] {
+    return readChanges(this.#check("read changes"), this.#table.name, options);
+  }
+
+  /** A durable queue in the file (see {@link KvMethods.queue}). */
+  queue<T = unknown>(name = ""): KvQueue<T> {
+    const conn = this.#check("open queue");
+    checkQueueName(name, "open queue");
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      queue = new KvQueue(new QueueStore(conn, this.#table, name), (what) => this.#check(what));
+      this.#queues.set(name, queue);
+    }
+    return queue as KvQueue<T>;
   }
 
   // ---- maintenance ---------------------------------------------------------

@@ -16,6 +16,7 @@ import { Kv } from "./kv.ts";
 import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { checkSchema, migrate } from "./schema.ts";
 import { sleepSync, unrefInterval } from "./runtime.ts";
+import { openFeed } from "./watch/changes.ts";
 
 /** What an adapter supplies to open a file: the driver over a new connection. */
 export type OpenDatabase = (path: string, readOnly: boolean) => Driver;
@@ -174,11 +175,13 @@ function build(driver: Driver, path: string, o: ResolvedOptions): Kv {
     if (o.journalSizeLimit !== undefined) conn.exec(`PRAGMA journal_size_limit = ${o.journalSizeLimit}`);
     try {
       migrate(driver, o.table, o.readOnly);
+      conn.changeFeed = openFeed(driver, o.table, o.changeFeed, o.changeFeedRetention, o.readOnly);
     } catch (error) {
       throw error instanceof KvError
         ? error
         : wrapDriverError(error, "Cannot migrate the schema", driver.errorCode(error));
     }
+    conn.pollInterval = o.pollInterval;
   } catch (error) {
     conn.close(false);
     throw error;

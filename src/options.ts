@@ -6,6 +6,7 @@
 
 import type { Codec } from "./codec.ts";
 import type { KvError } from "./errors.ts";
+import { type ChangeFeedRetention, checkRetention } from "./watch/changes.ts";
 import { checkName } from "./names.ts";
 import { checkBoolean, checkChoice, checkInteger, typeName } from "./check.ts";
 
@@ -50,6 +51,15 @@ export interface KvOptions {
   autoVacuum?: "none" | "incremental";
   /** The size in bytes the WAL is truncated to after a checkpoint (`PRAGMA journal_size_limit`); -1: no limit. @default SQLite's (-1) */
   journalSizeLimit?: number;
+  /** ms between two looks for other processes' commits (`PRAGMA data_version`) while something watches or listens. @default 5 */
+  pollInterval?: number;
+  /**
+   * `true` turns the change feed on for the file (`kv.changes()`): every write to its key tables is logged in the
+   * same transaction. It stays on for every later open. @default false
+   */
+  changeFeed?: boolean;
+  /** With `changeFeed: true`: how much of the log to keep, `{ rows }` and/or `{ ms }`; stored in the file. @default everything */
+  changeFeedRetention?: ChangeFeedRetention;
 }
 
 /** Options after defaults. */
@@ -71,6 +81,9 @@ export interface ResolvedOptions {
   pageSize: number | undefined;
   autoVacuum: "none" | "incremental";
   journalSizeLimit: number | undefined;
+  pollInterval: number;
+  changeFeed: boolean;
+  changeFeedRetention: ChangeFeedRetention | undefined;
 }
 
 /** The defaults of the options that tune SQLite, chosen by measurement (bench/README.md). */
@@ -102,6 +115,9 @@ const KNOWN = [
   "pageSize",
   "autoVacuum",
   "journalSizeLimit",
+  "pollInterval",
+  "changeFeed",
+  "changeFeedRetention",
 ];
 
 /**
@@ -143,6 +159,15 @@ function batching(
   return { durability, commitInterval, onCommitError: o.onCommitError as ResolvedOptions["onCommitError"] };
 }
 
+function feed(o: Record<string, unknown>): Pick<ResolvedOptions, "changeFeed" | "changeFeedRetention"> {
+  const changeFeed = checkBoolean(o.changeFeed, "changeFeed", OPEN);
+  const changeFeedRetention = checkRetention(o.changeFeedRetention);
+  if (changeFeedRetention !== undefined && !changeFeed) {
+    throw new TypeError("Cannot open store: changeFeedRetention goes with changeFeed: true");
+  }
+  return { changeFeed, changeFeedRetention };
+}
+
 /** Validates options and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
@@ -180,5 +205,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     pageSize: checkPageSize(o.pageSize),
     autoVacuum: checkChoice(o.autoVacuum, "autoVacuum", ["none", "incremental"], "none", OPEN),
     journalSizeLimit: checkInteger(o.journalSizeLimit, "journalSizeLimit", -1, OPEN),
+    pollInterval: checkInteger(o.pollInterval, "pollInterval", 1, OPEN) ?? 5,
+    ...feed(o),
   };
 }

@@ -9,6 +9,7 @@
 export type * from "./types.ts";
 export {
   KvBusyError,
+  KvChangesGapError,
   KvClosedError,
   KvCodecError,
   KvCorruptError,

@@ -9,6 +9,7 @@ import type { Connection, Prepared } from "./connection.ts";
 import type { KeyCondition } from "./query.ts";
 import { quoteName } from "./names.ts";
 import { createTableSql, tagTableName } from "./schema.ts";
+import { triggersSql } from "./watch/changes.ts";
 
 /** `?` is the current time; a row is live when it has no expiry or expires later. */
 export const LIVE = "(expire_time IS NULL OR expire_time > ?)";
@@ -49,6 +50,7 @@ export class Table {
   #readExpiry: Prepared | undefined;
   #readTagged: Prepared | undefined;
   #readMany: Prepared | undefined;
+  #readEntries: Prepared | undefined;
   #readTags: Prepared | undefined;
   #anyTag: Prepared | undefined;
   #upsert: Prepared | undefined;
@@ -85,6 +87,7 @@ export class Table {
     if (!this.#conn.readOnly) {
       this.#conn.claimWrite();
       this.#conn.exec(createTableSql(this.name));
+      if (this.#conn.changeFeed) this.#conn.exec(triggersSql(this.name));
     }
     this.#ready = true;
   }
@@ -99,6 +102,7 @@ export class Table {
     this.#readExpiry = undefined;
     this.#readTagged = undefined;
     this.#readMany = undefined;
+    this.#readEntries = undefined;
     this.#readTags = undefined;
     this.#anyTag = undefined;
     this.#upsert = undefined;
@@ -158,6 +162,14 @@ export class Table {
   get readMany(): Prepared {
     return this.#readMany ??= this.#make(
       () => `SELECT k, v, kind FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
+    );
+  }
+
+  /** `k, v, kind, expire_time, version` of the live rows among a JSON array of keys (what a watch reads). */
+  get readEntries(): Prepared {
+    return this.#readEntries ??= this.#make(
+      () =>
+        `SELECT k, v, kind, expire_time, version FROM ${this.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
     );
   }
 

@@ -15,6 +15,7 @@ import type { KeyCondition } from "./query.ts";
 import { typeName } from "./check.ts";
 import { utf8Length } from "./keys.ts";
 import type { Table } from "./table.ts";
+import { asExpiry } from "./watch/changes.ts";
 
 /** The longest tag, in UTF-8 bytes. */
 export const MAX_TAG_BYTES = 256;
@@ -125,7 +126,7 @@ export function deleteWhere(conn: Connection, table: Table, cond: KeyCondition, 
 export function purge(conn: Connection, table: Table, now: number): number {
   return conn.atomic(() => {
     if (table.anyTag.get([]) !== undefined) table.purgeTags.run([now]);
-    return table.purge.run([now]);
+    return asExpiry(conn, () => table.purge.run([now]));
   });
 }
 

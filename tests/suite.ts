@@ -19,6 +19,8 @@ import { faultTests, syncFaultTests } from "./suite/fault.ts";
 import { reliabilityTests } from "./suite/reliability.ts";
 import { modelTests } from "./suite/model.ts";
 import { namedEntryPointTests, nameTests } from "./suite/names.ts";
+import { watchTests } from "./suite/watch.ts";
+import { queueTests } from "./suite/queue.ts";
 import { asyncTests } from "./suite/async.ts";
 import { cacheTests } from "./suite/cache.ts";
 import { batchedTests } from "./suite/batched.ts";
@@ -57,6 +59,8 @@ export function defineSuite(test: TestFn, target: Target): void {
   reliabilityTests(named, target);
   modelTests(named, target);
   nameTests(named, target);
+  watchTests(named, target);
+  queueTests(named, target);
   if (target.async) return asyncTests(named, target);
   syncFaultTests(named, target);
   cacheTests(named, target);

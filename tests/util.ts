@@ -111,3 +111,17 @@ export function mountTmpfs(size: string): { dir: string; readOnly(): void; unmou
     unmount: () => void execFileSync("umount", ["-l", dir]),
   };
 }
+
+/**
+ * Awaits `p` with a timer keeping the event loop alive: a watch waiting for
+ * a change never keeps a process alive (by design), and Deno's test runner
+ * fails a test whose promise waits on nothing referenced.
+ */
+export async function held<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1000);
+  try {
+    return await p;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -27,6 +27,8 @@ const CHUNK = 64;
 interface Waiting {
   /** The request, for the message of a failure the worker could not report itself. */
   op: string;
+  /** Whether it keeps the process alive while it waits: not once the worker says it is parked (a watch waiting for a change). */
+  holds: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -56,6 +58,8 @@ export class Channel {
   readonly #port: PortLike;
   readonly #bell = new Int32Array(new SharedArrayBuffer(8));
   readonly #waiting = new Map<number, Waiting>();
+  /** How many of the waiting calls keep the process alive. */
+  #holding = 0;
   readonly #now: (() => number) | undefined;
   readonly #onCommitError: ((error: KvError) => void) | undefined;
   #queue: Request[] = [];
@@ -80,6 +84,15 @@ export class Channel {
    * anywhere else waits until it ends.
    */
   readonly context: AsyncLocalStorage<number> = new AsyncLocalStorage();
+  /** The queue listeners running on this thread: `close()` stops them and waits for their handlers. */
+  readonly listeners: Set<{ stop(): void; done: Promise<void> }> = new Set();
+  #nextListener = 1;
+
+  /** A new listener number. */
+  nextId(): number {
+    return this.#nextListener++;
+  }
+
   /** The sweeper's timer (`sweepInterval`), which runs in this thread. */
   sweeper: ReturnType<typeof setInterval> | undefined;
   /** Set once the store is closed, or its thread failed: why every later call fails. */
@@ -120,7 +133,7 @@ export class Channel {
   static async open(init: ChannelInit): Promise<Channel> {
     const channel = new Channel(init);
     try {
-      await new Promise((resolve, reject) => channel.#waiting.set(0, { op: "open", resolve, reject }));
+      await new Promise((resolve, reject) => channel.#wait(0, { op: "open", holds: true, resolve, reject }));
     } catch (error) {
       await channel.end();
       throw error;
@@ -174,7 +187,12 @@ export class Channel {
         this.#post(true);
       });
     }
-    return new Promise((resolve, reject) => this.#waiting.set(id, { op, resolve, reject }));
+    return new Promise((resolve, reject) => this.#wait(id, { op, holds: true, resolve, reject }));
+  }
+
+  #wait(id: number, waiting: Waiting): void {
+    this.#waiting.set(id, waiting);
+    if (waiting.holds) this.#holding++;
   }
 
   /** Posts the queued calls; `look`: then look briefly for the reply (at the end of a turn). */
@@ -213,6 +231,8 @@ export class Channel {
     }
     Atomics.add(this.#bell, 0, 1);
     Atomics.notify(this.#bell, 0);
+    // Only calls that need not keep the process alive are out (a watch waiting for a change).
+    this.#release();
     if (!look) return;
     // The worker usually answers within microseconds: a short look takes the
     // reply now, instead of on a later turn of the event loop.
@@ -243,6 +263,13 @@ export class Channel {
         // As on the synchronous store: the hook's failure hides nothing.
       }
     }
+    for (const id of message.parked ?? []) {
+      const waiting = this.#waiting.get(id);
+      if (waiting?.holds) {
+        waiting.holds = false;
+        this.#holding--;
+      }
+    }
     for (const r of message.replies ?? []) {
       if (r.length === 2) this.#settle(r[0], true, r[1]);
       else if (r[2] === false) this.#settle(r[0], true, unpackBytes(r[1], r[3], this.#mark!));
@@ -255,6 +282,7 @@ export class Channel {
     const waiting = this.#waiting.get(id);
     if (waiting === undefined) return;
     this.#waiting.delete(id);
+    if (waiting.holds) this.#holding--;
     if (ok) waiting.resolve(value);
     else waiting.reject(value);
   }
@@ -268,7 +296,7 @@ export class Channel {
   }
 
   #release(): void {
-    if (!this.#held || this.#waiting.size > 0 || this.#dirty || this.#queue.length > 0) return;
+    if (!this.#held || this.#holding > 0 || this.#dirty || this.#queue.length > 0) return;
     this.#held = false;
     this.#worker.unref();
     this.#port.unref();

@@ -19,6 +19,10 @@ import { transactionTimedOut } from "./wire.ts";
 import { type KvOptions, resolveOptions } from "../options.ts";
 import { unrefInterval } from "../runtime.ts";
 import { encodeEntries, type SetOptions } from "../write.ts";
+import { checkWatch, type KvMissing, type KvWatch, type WatchChanges, type WatchOptions } from "../watch/watch.ts";
+import { AsyncWatch, type WatchCall } from "./watch.ts";
+import { KvQueueAsync, type QueueCall } from "./queue.ts";
+import { checkQueueName } from "../queue/queue.ts";
 
 /** Entries a `list()` page fetches from the worker. */
 const PAGE = 256;
@@ -61,6 +65,7 @@ export class KvAsync implements AsyncKvStore, Disposable {
   readonly #ns: string[];
   readonly #tx: number;
   readonly #children = new Map<string, KvAsync>();
+  readonly #queues = new Map<string, KvQueueAsync<unknown>>();
 
   static {
     channelOf = (kv) => kv.#channel;
@@ -342,8 +347,94 @@ export class KvAsync implements AsyncKvStore, Disposable {
    */
   async close(options?: CloseOptions): Promise<void> {
     if (this.#channel.closed !== undefined) return;
+    const running = this.#ns.length === 0 && this.#tx === 0 ? [...this.#channel.listeners] : [];
+    if (running.length > 0) {
+      // Queue listeners stop first, and their running handlers settle (and acknowledge) before the store
+      // closes. Without any, the close is posted at once (using, which does not wait, relies on it).
+      for (const listener of running) listener.stop();
+      await Promise.all(running.map((listener) => listener.done));
+    }
     await this.#call("close", options === undefined ? [] : [options]);
     if (this.#ns.length === 0 && this.#tx === 0) await this.#channel.end();
+  }
+
+  /**
+   * Watches some keys, or the keys a query matches (see
+   * {@link KvMethods.watch}): the watch runs in the worker, and each state
+   * crosses when it is read. Waiting for a change does not keep the process
+   * alive.
+   *
+   * @param keys The keys.
+   * @param options None yet.
+   * @returns The watch.
+   * @throws {TypeError | RangeError} At once, for bad keys, a bad query or an option.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * const watch = kv.watch(["a"]);
+   * assert.equal((await watch.next()).value?.[0]?.version, null);
+   * await kv.set("a", 1);
+   * assert.equal((await watch.next()).value?.[0]?.value, 1);
+   * await watch.return();
+   * ```
+   */
+  watch<T = unknown>(keys: readonly string[], options?: WatchOptions): KvWatch<(KvEntry<T> | KvMissing)[]>;
+  /**
+   * Watches the keys a query matches (see {@link KvMethods.watch}).
+   *
+   * @param query Which keys.
+   * @param options None yet.
+   * @returns The watch.
+   */
+  watch<T = unknown>(query: KeyQuery, options?: WatchOptions): KvWatch<WatchChanges<T>>;
+  watch<T>(
+    keysOrQuery: readonly string[] | KeyQuery,
+    options?: WatchOptions,
+  ): KvWatch<(KvEntry<T> | KvMissing)[]> | KvWatch<WatchChanges<T>> {
+    this.#open("watch keys");
+    checkWatch(keysOrQuery, options);
+    const call: WatchCall = (op, args) => this.#channel.call(this.#ns, this.#tx, op, args);
+    return new AsyncWatch<(KvEntry<T> | KvMissing)[]>(call, this.#channel.nextTx(), keysOrQuery) as
+      | KvWatch<(KvEntry<T> | KvMissing)[]>
+      | KvWatch<WatchChanges<T>>;
+  }
+
+  /**
+   * A durable queue in the file (see {@link KvMethods.queue}): its calls run
+   * in the worker, and `listen()` runs its handlers on this thread.
+   *
+   * @param name The queue's name. @default ""
+   * @returns The queue.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKvAsync } from "@kvsqlite/kvsqlite";
+   * await using kv = await openKvAsync();
+   * const jobs = kv.queue<string>("jobs");
+   * await jobs.enqueue("mail ada");
+   * const stop = new AbortController();
+   * const seen: string[] = [];
+   * await jobs.listen((job) => {
+   *   seen.push(job);
+   *   stop.abort();
+   * }, { signal: stop.signal });
+   * assert.deepEqual(seen, ["mail ada"]);
+   * ```
+   */
+  queue<T = unknown>(name = ""): KvQueueAsync<T> {
+    this.#open("open queue");
+    checkQueueName(name, "open queue");
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      const call: QueueCall = (op, args, transfer) => this.#call(op, args, transfer);
+      queue = new KvQueueAsync(call, name, this.#channel);
+      this.#queues.set(name, queue);
+    }
+    return queue as KvQueueAsync<T>;
   }
 
   /**

@@ -12,7 +12,8 @@ import type { KvMethods } from "../api.ts";
 /**
  * The methods with logic of their own on the calling thread: `get` (a
  * fallback stays here), `set`/`setMany` (encoded here), `list` (pages),
- * `transaction`, `namespace` (at once), `close`, and disposal.
+ * `transaction`, `namespace` (at once), `watch` and `queue` (objects of this
+ * thread that call the worker), `close`, and disposal.
  */
 export type HandWritten =
   | "get"
@@ -21,6 +22,8 @@ export type HandWritten =
   | "list"
   | "transaction"
   | "namespace"
+  | "watch"
+  | "queue"
   | "close"
   | typeof Symbol.dispose;
 
@@ -59,6 +62,7 @@ const FORWARD: { [K in Forwarded]: true } = {
   integrityCheck: true,
   backup: true,
   flush: true,
+  changes: true,
 };
 
 /** The forwarded methods, by name. */
@@ -112,6 +116,22 @@ const CALLS: Record<string, string> = {
   backup: "back up",
   flush: "flush",
   close: "close store",
+  changes: "read changes",
+  watch: "watch keys",
+  watchNext: "watch keys",
+  unwatch: "watch keys",
+  queue: "open queue",
+  enqueue: "enqueue",
+  claim: "claim message",
+  ack: "ack message",
+  nack: "nack message",
+  peek: "peek queue",
+  size: "read queue size",
+  deadLetters: "read dead letters",
+  retry: "retry message",
+  listen: "listen",
+  queueWait: "listen",
+  queueUnlisten: "listen",
 };
 
 /** What a request does, for a message: "set key" for `set` (and its encoded request). */

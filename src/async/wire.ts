@@ -8,6 +8,7 @@
 
 import {
   KvBusyError,
+  KvChangesGapError,
   KvClosedError,
   KvCodecError,
   KvCorruptError,
@@ -65,6 +66,8 @@ export interface WorkerMessage {
   dirty?: boolean;
   /** A batched commit failed: for `onCommitError`. */
   commitError?: WireError;
+  /** Calls that now wait for a change (a watch's next state): they no longer keep the caller's process alive. */
+  parked?: number[];
 }
 
 /** Flattens an error (and its causes) into what structured cloning keeps. */
@@ -81,6 +84,7 @@ export function toWire(error: unknown, depth = 0): WireError {
 const KV_CLASSES: Record<string, new (message: string, options?: { cause?: unknown; sql?: string }) => KvError> = {
   KvClosedError,
   KvBusyError,
+  KvChangesGapError,
   KvReadOnlyError,
   KvCorruptError,
   KvSchemaError,

@@ -31,6 +31,11 @@ import {
   type WorkerMessage,
 } from "./wire.ts";
 import { callOf, FORWARDED } from "./methods.ts";
+import type { KvWatch } from "../watch/watch.ts";
+import type { Watch } from "../watch/watch.ts";
+import { queueStoreOf } from "../queue/kv_queue.ts";
+import { Waker } from "../queue/listen.ts";
+import type { QueueStore } from "../queue/queue.ts";
 
 /** How long the thread looks for the next call before it sleeps until one is posted (ms). */
 const SPIN_MS = 0.05;
@@ -95,6 +100,8 @@ class Inbox {
 
 const inbox = new Inbox();
 let replies: Reply[] = [];
+/** Calls answered later, once something changes (see WorkerMessage.parked). */
+let parked: number[] = [];
 /** Buffers the replies hand over (byte arrays packed out of values, on Deno). */
 let transfer: ArrayBuffer[] = [];
 /** Transactions open now, innermost last. */
@@ -104,6 +111,10 @@ const deadlines: number[] = [];
 /** Transactions rolled back because they timed out, until the caller ends them. */
 const timedOut = new Set<number>();
 let dirty = false;
+/** The watches the caller reads, by number. */
+const watches = new Map<number, Watch<unknown>>();
+/** The caller's queue listeners: the queue each claims from, and what wakes it. */
+const listeners = new Map<number, { store: QueueStore; waker: Waker; stop: AbortController }>();
 /** The root store was closed: the thread answers what is left and ends. */
 let closing = false;
 
@@ -113,14 +124,16 @@ function post(message: WorkerMessage, buffers: ArrayBuffer[] = []): void {
 }
 
 function sendReplies(): void {
-  if (replies.length === 0) return;
+  if (replies.length === 0 && parked.length === 0) return;
   const batch = replies;
   const buffers = transfer;
+  const waiting = parked;
   replies = [];
   transfer = [];
+  parked = [];
   // Structured cloning refuses what a reply cannot carry; the caller is told.
   try {
-    post({ replies: batch, dirty }, buffers);
+    post({ replies: batch, dirty, ...(waiting.length > 0 ? { parked: waiting } : {}) }, buffers);
   } catch (error) {
     post({
       replies: batch.map((r): Reply => [r[0], toWire(error), true]),
@@ -179,7 +192,34 @@ function handle(req: Request): void {
     } else if (op === "setEncoded") {
       const [key, v, kind, options] = args as [string, unknown, number, SetOptions | undefined];
       value = setEncoded(kv, key, bytes(v), kind, options);
-    } else if (op === "setManyEncoded") {
+    } else if (op === "watch") {
+      const [id, target] = args as [number, string[]];
+      watches.set(id, kv.watch(target) as KvWatch<unknown> as Watch<unknown>);
+    } else if (op === "watchNext") return watchNext(req);
+    else if (op === "unwatch") {
+      const id = args[0] as number;
+      void watches.get(id)?.return();
+      watches.delete(id);
+    } else if (op === "enqueue") {
+      const [name, v, kind, checked] = args as [string, unknown, number, Parameters<QueueStore["enqueue"]>[2]];
+      const queue = kv.queue(name);
+      kvInternals(kv).conn.checkWrite("enqueue");
+      value = queueStoreOf(queue).enqueue(bytes(v), kind, checked);
+    } else if (op === "queue") {
+      const [name, method, arg, more] = args as [string, string, unknown, unknown];
+      const queue = kv.queue(name);
+      if (method === "claim") value = queue.claim({ lease: arg as number });
+      else if (method === "nack") {
+        value = queue.nack(arg as number, more === undefined ? undefined : { delay: more as number });
+      } else if (method === "ack" || method === "peek" || method === "retry") value = queue[method](arg as number);
+      else if (method === "size" || method === "deadLetters") value = queue[method]();
+      else throw new TypeError(`Cannot ${callOf(method)}: no such call`);
+    } else if (op === "listen") {
+      const [id, name] = args as [number, string];
+      const store = queueStoreOf(kv.queue(name));
+      listeners.set(id, { store, waker: new Waker(store.conn, store.tableName), stop: new AbortController() });
+    } else if (op === "listening") return listening(req);
+    else if (op === "setManyEncoded") {
       const flat = args[0] as unknown[];
       for (let i = 1; i < flat.length; i += 3) flat[i] = bytes(flat[i]);
       value = setManyEncoded(kv, flat, args[1] as SetOptions | undefined);
@@ -191,6 +231,54 @@ function handle(req: Request): void {
     reply(req, false, error);
   }
   if (op === "close" && ns.length === 0 && conn!.closed) closing = true;
+}
+
+/** The next state of a watch, answered when there is one (the call waits here, not in the inbox). */
+function watchNext(req: Request): void {
+  const watch = watches.get(req[2][0] as number);
+  if (watch === undefined) return reply(req, true, null);
+  // Waiting for a change must not keep the caller's process alive; an answer on its way does.
+  if (!watch.ready) parked.push(req[0]);
+  // Answered from this thread's event loop once there is a state: other calls go on meanwhile.
+  void watch.take().then(
+    (state) => answer(req, true, state ?? null),
+    (error) => answer(req, false, error),
+  );
+}
+
+/** Replies to a call answered after its turn. */
+function answer(req: Request, ok: boolean, value: unknown): void {
+  reply(req, ok, value);
+  sendReplies();
+}
+
+/** A call of a queue listener of the caller's: a claim that arms its waker, a wait, the end of a delivery, its stop. */
+function listening(req: Request): void {
+  const [id, what, arg, more] = req[2] as [number, string, number, number];
+  const listener = listeners.get(id);
+  try {
+    if (listener === undefined) throw new KvClosedError(`Cannot ${callOf("listen")}: the listener has stopped`);
+    const { store, waker } = listener;
+    let value: unknown;
+    if (what === "claim") {
+      waker.arm();
+      value = store.claim(arg, store.conn.codec);
+      if (value === undefined) waker.due(store.nextDue());
+    } else if (what === "ack") value = store.ack(arg);
+    else if (what === "fail") value = store.nack(arg, undefined);
+    else if (what === "renew") value = store.renew(arg, more);
+    else if (what === "wait") {
+      void waker.wait(arg, listener.stop.signal).then(() => answer(req, true, undefined));
+      return;
+    } else if (what === "stop") {
+      listener.stop.abort();
+      waker.close();
+      listeners.delete(id);
+    }
+    reply(req, true, value);
+  } catch (error) {
+    reply(req, false, error);
+  }
 }
 
 /**
