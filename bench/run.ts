@@ -124,8 +124,9 @@ for (const report of reports) {
 }
 // The runners that print tables of their own: the caching half (bench/cache.ts)
 // on Node and Bun, batched commits (bench/batched.ts), the Keyv adapters
-// (bench/keyv.ts) and the async client (bench/async.ts) on all three. Each
-// prints its tables, then its figures as one JSON line.
+// (bench/keyv.ts), the async client (bench/async.ts) and watch, queues and the
+// change feed across processes (bench/watch.ts) on all three. Each prints its
+// tables, then its figures as one JSON line.
 const tableRuns: unknown[] = [];
 const tableRunners: [string, string[]][] = [
   [bin("node"), ["bench/cache.ts"]],
@@ -135,6 +136,9 @@ const tableRunners: [string, string[]][] = [
   [bin("node"), ["bench/async.ts"]],
   [bin("bun"), ["bench/async.ts"]],
   [bin("deno"), ["run", "-A", "bench/async.ts"]],
+  [bin("node"), ["bench/watch.ts"]],
+  [bin("bun"), ["bench/watch.ts"]],
+  [bin("deno"), ["run", "-A", "bench/watch.ts"]],
 ];
 for (const [command, script] of tableRunners) {
   const r = spawnSync(command, [...script, ...(quick ? ["--quick"] : [])], {
