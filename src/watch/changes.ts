@@ -58,7 +58,7 @@ function literal(text: string): string {
 const LOG = quoteName(CHANGES);
 const CONFIG = quoteName(CHANGES_CONFIG);
 
-/** The log, its settings and the trigger that keeps its retention (every 256th entry looks). */
+/** The log and its settings. */
 function logSql(): string {
   return `CREATE TABLE IF NOT EXISTS ${LOG} (
   seq INTEGER PRIMARY KEY,
@@ -74,8 +74,19 @@ CREATE TABLE IF NOT EXISTS ${CONFIG} (
   ms INTEGER,
   expiring INTEGER NOT NULL DEFAULT 0
 );
-INSERT OR IGNORE INTO ${CONFIG} (id) VALUES (1);
-CREATE TRIGGER IF NOT EXISTS ${quoteName(`${CHANGES}/retention`)} AFTER INSERT ON ${LOG} WHEN NEW.seq % 256 = 0 BEGIN
+INSERT OR IGNORE INTO ${CONFIG} (id) VALUES (1);`;
+}
+
+const RETENTION = quoteName(`${CHANGES}/retention`);
+
+/**
+ * The trigger that keeps the retention (every 256th entry looks), there only
+ * while a retention is set: a log kept whole pays nothing for it.
+ */
+function retentionSql(retention: ChangeFeedRetention): string {
+  if (retention.rows === undefined && retention.ms === undefined) return `DROP TRIGGER IF EXISTS ${RETENTION};`;
+  return `DROP TRIGGER IF EXISTS ${RETENTION};
+CREATE TRIGGER ${RETENTION} AFTER INSERT ON ${LOG} WHEN NEW.seq % 256 = 0 BEGIN
   DELETE FROM ${LOG} WHERE seq <= NEW.seq - (SELECT rows FROM ${CONFIG});
   DELETE FROM ${LOG} WHERE seq IN (SELECT seq FROM ${LOG} WHERE seq < NEW.seq ORDER BY seq LIMIT 512)
     AND at < NEW.at - (SELECT ms FROM ${CONFIG});
@@ -96,8 +107,10 @@ export function triggersSql(table: string): string {
   ${insert} VALUES (${tbl}, NEW.k, 'set', NEW.version, NEW.version / 1024);
 END;
 CREATE TRIGGER IF NOT EXISTS ${name("update")} AFTER UPDATE OF k, v, kind, expire_time, version ON ${t} BEGIN
-  ${insert} SELECT ${tbl}, OLD.k, 'delete', OLD.version, NEW.version / 1024 WHERE NEW.k IS NOT OLD.k;
   ${insert} VALUES (${tbl}, NEW.k, 'set', NEW.version, NEW.version / 1024);
+END;
+CREATE TRIGGER IF NOT EXISTS ${name("rename")} AFTER UPDATE OF k ON ${t} WHEN NEW.k IS NOT OLD.k BEGIN
+  ${insert} VALUES (${tbl}, OLD.k, 'delete', OLD.version, NEW.version / 1024);
 END;
 CREATE TRIGGER IF NOT EXISTS ${name("delete")} AFTER DELETE ON ${t} BEGIN
   ${insert} VALUES (${tbl}, OLD.k, CASE (SELECT expiring FROM ${CONFIG}) WHEN 1 THEN 'expire' ELSE 'delete' END,
@@ -174,6 +187,7 @@ export function openFeed(
       } finally {
         set.finalize();
       }
+      driver.exec(retentionSql(retention));
     }
     driver.exec("COMMIT");
   } catch (error) {

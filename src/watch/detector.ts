@@ -101,16 +101,17 @@ export class Detector {
     const conn = this.#polled;
     if (conn === undefined || conn.closed) {
       // What the closed connection would have seen since its last read is not known: everyone looks.
-      if (this.#pick()) { for (const subscriber of [...this.#subscribers]) subscriber.changed(undefined, undefined); }
+      if (this.#pick()) { for (const subscriber of this.#subscribers) subscriber.changed(undefined, undefined); }
       return;
     }
     const version = this.#read(conn);
     if (version === undefined) return;
     if (version !== this.#version) {
       this.#version = version;
-      for (const subscriber of [...this.#subscribers]) subscriber.changed(undefined, undefined);
+      for (const subscriber of this.#subscribers) subscriber.changed(undefined, undefined);
     } else {
-      for (const subscriber of [...this.#subscribers]) subscriber.tick?.();
+      // Iterated as it is, not copied: no subscriber leaves the set while it is told.
+      for (const subscriber of this.#subscribers) subscriber.tick?.();
     }
   }
 
