@@ -37,6 +37,7 @@ export const Kind = {
   boolean: 4,
   undefined: 5,
   escapedString: 6,
+  u64: 7,
 } as const;
 
 /** The typed array classes (and DataView) of this runtime, by name. */
@@ -322,6 +323,8 @@ export function decodeValue(value: SqlValue | undefined, kind: SqlValue | undefi
         });
       }
     case Kind.bigint:
+    case Kind.u64:
+      // A Deno KV KvU64 (written by ./deno-kv) reads as its bigint here.
       return BigInt(value as string);
     case Kind.number:
       return value === "-0" ? -0 : Number(value);
