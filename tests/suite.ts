@@ -24,6 +24,7 @@ import { queueTests } from "./suite/queue.ts";
 import { asyncTests } from "./suite/async.ts";
 import { cacheTests } from "./suite/cache.ts";
 import { batchedTests } from "./suite/batched.ts";
+import { denoKvTests } from "./suite/denokv.ts";
 
 export type { Target, TestFn } from "./harness.ts";
 
@@ -65,6 +66,7 @@ export function defineSuite(test: TestFn, target: Target): void {
   syncFaultTests(named, target);
   cacheTests(named, target);
   namedEntryPointTests(named, target);
+  denoKvTests(named, target);
   // The batched-mode tests open their own batched stores: once per adapter.
   if (!target.name.endsWith("(batched)")) batchedTests(named, target);
 }

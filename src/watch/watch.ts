@@ -52,7 +52,7 @@ export interface KvWatch<T> extends AsyncIterableIterator<T> {
 }
 
 /** What one watch reads and compares: the versions of what it yielded last. */
-interface Source<T> {
+export interface Source<T> {
   /** Reads the state now; `undefined` when it is what was yielded last. Sets `expiry`. */
   read(first: boolean): T | undefined;
   /** Whether a write of this process to `table` (and `key`) may concern it. */
