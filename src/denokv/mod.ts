@@ -53,6 +53,9 @@ function checkPath(path: unknown): string {
   if (path === undefined || path === null) return ":memory:";
   if (typeof path !== "string") throw new TypeError(`Path must be a string: received ${typeof path}`);
   if (path === "") throw new TypeError("Filename cannot be empty");
+  if (/^https?:\/\//i.test(path)) {
+    throw new TypeError(`Remote databases (KV Connect) are not supported: open a file path, received ${path}`);
+  }
   if (path.startsWith(":") && path !== ":memory:") {
     throw new TypeError("Filename cannot start with ':' unless prefixed with './'");
   }
@@ -66,7 +69,7 @@ function checkPath(path: unknown): string {
  * @param path The file (parent folders are created); `":memory:"` or omitted: in memory.
  * @param options The core's options; `table` defaults to `"denokv"`.
  * @returns The database.
- * @throws {TypeError} For an empty path, or one that starts with `:` (other than `":memory:"`).
+ * @throws {TypeError} For an empty path, a URL, or a path that starts with `:` (other than `":memory:"`).
  */
 export function openKv(path?: string, options?: DenoKvOptions): Promise<Kv> {
   try {

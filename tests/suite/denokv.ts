@@ -11,8 +11,13 @@ import {
   type KvKey,
   type KvKeyPart,
   KvU64,
+  openKv,
 } from "../../src/denokv/mod.ts";
-import { held, manualClock, tempFile } from "../util.ts";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { currentRuntime, runCommand } from "./process.ts";
+import { held, manualClock, tempDir, tempFile } from "../util.ts";
 
 const typeError = (message: string) => ({ name: "TypeError", message });
 const VERSIONSTAMP = /^[0-9a-f]{20}$/;
@@ -451,4 +456,78 @@ function tag(v: unknown): unknown {
 /** Resolves once `ready()` holds, looking every few ms (a queue delivers on its own loop). */
 async function until(ready: () => boolean): Promise<void> {
   while (!ready()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+/** The `./deno-kv` entry with the runtime's built-in driver, and other processes on its file. */
+export function denoKvEntryTests(test: TestFn): void {
+  const entry = pathToFileURL(fileURLToPath(new URL("../../src/denokv/mod.ts", import.meta.url))).href;
+  const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
+
+  test("deno-kv: openKv refuses Deno KV's bad paths and URLs, and creates a file's folders", async () => {
+    await assert.rejects(openKv(""), typeError("Filename cannot be empty"));
+    await assert.rejects(openKv(":nope"), typeError("Filename cannot start with ':' unless prefixed with './'"));
+    await assert.rejects(openKv("https://api.deno.com/databases/x/connect"), { name: "TypeError" });
+    const path = join(tempDir(), "a", "b", "app.db");
+    {
+      await using kv = await openKv(path);
+      await kv.set(["k"], 1);
+    }
+    assert.ok(existsSync(path));
+    await using again = await openKv(path);
+    assert.equal((await again.get(["k"])).value, 1);
+    await using memory = await openKv();
+    assert.equal((await memory.get(["k"])).value, null, "no path: in memory");
+  });
+
+  test("deno-kv: another process's writes and enqueues reach this one's watch and listenQueue; versionstamps keep rising", async () => {
+    const dir = tempDir();
+    const path = join(dir, "shared.db");
+    await using kv = await openKv(path);
+    const before = await kv.set(["count"], new KvU64(0n));
+    const reader = kv.watch([["from-child"]]).getReader();
+    assert.equal((await held(reader.read())).value![0]!.value, null);
+    const got: unknown[] = [];
+    const listening = kv.listenQueue((value) => void got.push(value));
+    const script = join(dir, "child.mts");
+    writeFileSync(
+      script,
+      `import { openKv } from ${JSON.stringify(entry)};
+const kv = await openKv(${JSON.stringify(path)});
+for (let i = 0; i < 20; i++) await kv.enqueue({ i });
+await kv.atomic().sum(["count"], 5n).set(["from-child"], "hello").commit();
+kv.close();
+`,
+    );
+    // Deno without --unstable-kv, with read and write of the data folder only.
+    const runs: [string, string[]][] = [
+      [bin("node"), [script]],
+      [bin("bun"), [script]],
+      [bin("deno"), ["run", `--allow-read=${dir}`, `--allow-write=${dir}`, script]],
+    ];
+    const [command, args] = runs[["node", "bun", "deno"].indexOf(currentRuntime().name)]!;
+    const child = await runCommand(command, args, dir);
+    assert.equal(child.code, 0, child.stderr);
+    assert.equal((await held(reader.read())).value![0]!.value, "hello", "seen through data_version");
+    await reader.cancel();
+    await held(waitFor(() => got.length === 20));
+    assert.deepEqual(
+      got.map((m) => (m as { i: number }).i).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const count = await kv.get(["count"]);
+    assert.deepEqual(count.value, new KvU64(5n));
+    assert.ok(count.versionstamp! > before.versionstamp);
+    assert.ok((await kv.set(["after"], 1)).versionstamp > count.versionstamp!);
+    kv.close();
+    await held(listening);
+  });
+}
+
+/** Resolves once `ready()` holds, looking every 10 ms, or throws after a minute. */
+async function waitFor(ready: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
