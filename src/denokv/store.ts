@@ -32,6 +32,9 @@ export type KvEntryMaybe<T = unknown> = KvEntry<T> | { key: KvKeyPart[]; value: 
 /** The one-row table of the file's last versionstamp: one per commit, strictly increasing across processes. */
 export const VERSIONSTAMP_TABLE = "kvsqlite_versionstamp";
 const VS = quoteName(VERSIONSTAMP_TABLE);
+const CREATE_STAMP = `CREATE TABLE IF NOT EXISTS ${VS} (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)`;
+const NEXT_STAMP =
+  `INSERT INTO ${VS} (id, n) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET n = max(n + 1, excluded.n) RETURNING n`;
 
 /** A versionstamp from a stored version: 16 hex digits of it, and 4 of zeros (Deno's 80 bits). */
 export function versionstampOf(version: number | bigint): string {
@@ -64,11 +67,28 @@ export class DenoStore {
   readonly conn: Connection;
   readonly table: Table;
   readonly queue: QueueStore;
+  /** The statements' SQL, made once. */
+  readonly #sql: Record<"one" | "many" | "range" | "rangeDesc" | "version" | "value" | "write" | "remove", string>;
+  #stampReady = false;
 
   constructor(conn: Connection, table: Table, queue: QueueStore) {
     this.conn = conn;
     this.table = table;
     this.queue = queue;
+    const t = table.q;
+    const range = `SELECT k, v, kind, version FROM ${t} WHERE k >= ? AND k < ? AND ${LIVE} ORDER BY k`;
+    this.#sql = {
+      one: `SELECT k, v, kind, version FROM ${t} WHERE k = ? AND ${LIVE}`,
+      many: `SELECT k, v, kind, version, expire_time FROM ${t} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
+      range: `${range} ASC LIMIT ?`,
+      rangeDesc: `${range} DESC LIMIT ?`,
+      version: `SELECT version FROM ${t} WHERE k = ? AND ${LIVE}`,
+      value: `SELECT v, kind FROM ${t} WHERE k = ? AND ${LIVE}`,
+      write: `INSERT INTO ${t} (k, v, kind, expire_time, version) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (k) DO UPDATE SET v = excluded.v, kind = excluded.kind, expire_time = excluded.expire_time,
+version = excluded.version`,
+      remove: `DELETE FROM ${t} WHERE k = ?`,
+    };
   }
 
   /** An entry of a row read by `getMany` or `range`. */
@@ -82,27 +102,23 @@ export class DenoStore {
 
   /** The live entry of one key's stored string. */
   getOne(stored: string): SqlRow | undefined {
-    return this.conn.prepare(`SELECT k, v, kind, version FROM ${this.table.q} WHERE k = ? AND ${LIVE}`).get([
-      stored,
-      this.conn.now(),
-    ]);
+    return this.conn.prepare(this.#sql.one).get([stored, this.conn.now()]);
   }
 
   /** The live entries of some keys' stored strings, by their stored string. */
   getMany(stored: string[]): Map<string, SqlRow> {
-    const rows = this.conn.prepare(
-      `SELECT k, v, kind, version, expire_time FROM ${this.table.q} WHERE k IN (SELECT value FROM json_each(?)) AND ${LIVE}`,
-    ).all([JSON.stringify(stored), this.conn.now()]);
+    const rows = this.conn.prepare(this.#sql.many).all([JSON.stringify(stored), this.conn.now()]);
     return new Map(rows.map((row) => [row[0] as string, row]));
   }
 
   /** Live rows with `start <= key < end`, in key order (or reverse), at most `limit`. */
   range(start: Uint8Array, end: Uint8Array, limit: number, reverse: boolean): SqlRow[] {
-    return this.conn.prepare(
-      `SELECT k, v, kind, version FROM ${this.table.q} WHERE k >= ? AND k < ? AND ${LIVE} ORDER BY k ${
-        reverse ? "DESC" : "ASC"
-      } LIMIT ?`,
-    ).all([toStored(start), toStored(end), this.conn.now(), limit]);
+    return this.conn.prepare(reverse ? this.#sql.rangeDesc : this.#sql.range).all([
+      toStored(start),
+      toStored(end),
+      this.conn.now(),
+      limit,
+    ]);
   }
 
   /**
@@ -117,27 +133,19 @@ export class DenoStore {
     const conn = this.conn;
     conn.checkWrite("commit");
     this.table.ensure();
-    return conn.atomic(() => {
+    const versionstamp = conn.atomic(() => {
       const now = conn.now();
-      const current = this.conn.prepare(`SELECT version FROM ${this.table.q} WHERE k = ? AND ${LIVE}`);
+      const current = conn.prepare(this.#sql.version);
       for (const [key, version] of checks) {
         const row = current.get([toStored(key), now]);
         const seen = row === undefined ? null : BigInt(row[0] as number);
         if (seen !== version) return undefined;
       }
-      conn.exec(`CREATE TABLE IF NOT EXISTS ${VS} (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)`);
-      const n = Number(
-        conn.prepare(
-          `INSERT INTO ${VS} (id, n) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET n = max(n + 1, excluded.n) RETURNING n`,
-        ).get([Math.max(0, Math.floor(now)) * 1024])![0],
-      );
+      // Created in the commit's transaction: a commit rolled back takes it away, so it counts as made once one is done.
+      if (!this.#stampReady) conn.exec(CREATE_STAMP);
+      const n = Number(conn.prepare(NEXT_STAMP).get([Math.max(0, Math.floor(now)) * 1024])![0]);
       const versionstamp = versionstampOf(n);
-      const write = conn.prepare(
-        `INSERT INTO ${this.table.q} (k, v, kind, expire_time, version) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (k) DO UPDATE SET v = excluded.v, kind = excluded.kind, expire_time = excluded.expire_time,
-version = excluded.version`,
-      );
-      const read = conn.prepare(`SELECT v, kind FROM ${this.table.q} WHERE k = ? AND ${LIVE}`);
+      const write = conn.prepare(this.#sql.write);
       for (const m of mutations) {
         if (m.type === "set") {
           const key = m.suffix ? suffixed(m.key, versionstamp) : m.key;
@@ -146,11 +154,11 @@ version = excluded.version`,
           conn.changed(this.table.name, stored);
         } else if (m.type === "delete") {
           const stored = toStored(m.key);
-          conn.prepare(`DELETE FROM ${this.table.q} WHERE k = ?`).run([stored]);
+          conn.prepare(this.#sql.remove).run([stored]);
           conn.changed(this.table.name, stored);
         } else {
           const stored = toStored(m.key);
-          const row = read.get([stored, now]);
+          const row = conn.prepare(this.#sql.value).get([stored, now]);
           let next = m.operand;
           if (row !== undefined) {
             if (row[1] !== Kind.u64) {
@@ -165,6 +173,8 @@ version = excluded.version`,
       for (const e of enqueues) this.queue.enqueue(e.v, e.kind, e);
       return versionstamp;
     });
+    if (versionstamp !== undefined) this.#stampReady = true;
+    return versionstamp;
   }
 }
 

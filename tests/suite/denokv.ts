@@ -209,6 +209,21 @@ export function denoKvTests(test: TestFn, t: Target): void {
     assert.equal(new KvU64(7n).valueOf(), 7n);
   });
 
+  test("deno-kv: a first commit that fails inside its transaction leaves the file's next commits working", async () => {
+    const path = tempFile();
+    {
+      using core = t.openKv(path, { table: "denokv" });
+      core.set("\u0003o\u0001", "text"); // the stored form of ["n"]: bytes 02 6E 00, each + 1 (FORMAT.md)
+    }
+    using kv = open(path);
+    assert.equal((await kv.get(["n"])).value, "text");
+    await assert.rejects(kv.atomic().sum(["n"], 1n).commit(), { name: "TypeError" });
+    const { versionstamp } = await kv.set(["n"], new KvU64(1n));
+    assert.match(versionstamp, VERSIONSTAMP);
+    assert.ok((await kv.atomic().sum(["n"], 1n).commit()).ok);
+    assert.deepEqual((await kv.get(["n"])).value, new KvU64(2n));
+  });
+
   test("deno-kv: mutate checks each mutation's shape at once", async () => {
     using kv = open();
     const op = kv.atomic();
