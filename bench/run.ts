@@ -124,9 +124,10 @@ for (const report of reports) {
 }
 // The runners that print tables of their own: the caching half (bench/cache.ts)
 // on Node and Bun, batched commits (bench/batched.ts), the Keyv adapters
-// (bench/keyv.ts), the async client (bench/async.ts) and watch, queues and the
-// change feed across processes (bench/watch.ts) on all three. Each prints its
-// tables, then its figures as one JSON line.
+// (bench/keyv.ts), the async client (bench/async.ts), watch, queues and the
+// change feed across processes (bench/watch.ts) and the Deno KV facade beside
+// Deno KV and the core (bench/denokv.ts) on all three. Each prints its tables,
+// then its figures as one JSON line.
 const tableRuns: unknown[] = [];
 const tableRunners: [string, string[]][] = [
   [bin("node"), ["bench/cache.ts"]],
@@ -139,6 +140,9 @@ const tableRunners: [string, string[]][] = [
   [bin("node"), ["bench/watch.ts"]],
   [bin("bun"), ["bench/watch.ts"]],
   [bin("deno"), ["run", "-A", "bench/watch.ts"]],
+  [bin("node"), ["bench/denokv.ts"]],
+  [bin("bun"), ["bench/denokv.ts"]],
+  [bin("deno"), ["run", "-A", "--unstable-kv", "bench/denokv.ts"]],
 ];
 for (const [command, script] of tableRunners) {
   const r = spawnSync(command, [...script, ...(quick ? ["--quick"] : [])], {
