@@ -30,17 +30,43 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Growing output for one key's bytes. */
 class Out {
-  bytes: number[] = [];
+  bytes = new Uint8Array(64);
+  length = 0;
   push(b: number): void {
-    this.bytes.push(b);
+    if (this.length === this.bytes.length) this.#grow(1);
+    this.bytes[this.length++] = b;
+  }
+  #grow(n: number): void {
+    const next = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
   }
   /** Bytes with 0x00 escaped as 0x00 0xFF, then the terminating 0x00. */
   escaped(data: Uint8Array): void {
     for (const b of data) {
-      this.bytes.push(b);
-      if (b === 0) this.bytes.push(0xff);
+      this.push(b);
+      if (b === 0) this.push(0xff);
     }
-    this.bytes.push(0);
+    this.push(0);
+  }
+  /** A string's UTF-8, escaped and terminated: ASCII without NUL is copied as it is. */
+  string(text: string): void {
+    const n = text.length;
+    if (this.length + n + 1 > this.bytes.length) this.#grow(n + 1);
+    const start = this.length;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0 || c > 0x7f) {
+        this.length = start;
+        return this.escaped(encoder.encode(text));
+      }
+      this.bytes[this.length++] = c;
+    }
+    this.bytes[this.length++] = 0;
+  }
+  /** The bytes written. */
+  done(): Uint8Array {
+    return this.bytes.slice(0, this.length);
   }
 }
 
@@ -111,12 +137,12 @@ export function encodeKey(key: unknown): Uint8Array {
       out.escaped(part);
     } else if (typeof part === "string") {
       out.push(STRING);
-      out.escaped(encoder.encode(part));
+      out.string(part);
     } else if (typeof part === "bigint") encodeBigint(out, part);
     else if (typeof part === "number") encodeDouble(out, part);
     else out.push(part ? TRUE : FALSE);
   }
-  return new Uint8Array(out.bytes);
+  return out.done();
 }
 
 function readEscaped(bytes: Uint8Array, at: number): [Uint8Array, number] {
@@ -136,6 +162,18 @@ function readEscaped(bytes: Uint8Array, at: number): [Uint8Array, number] {
   throw new TypeError("Invalid key: unterminated part");
 }
 
+/** A string part made only of ASCII bytes other than NUL, and where the next part starts; else `undefined`. */
+function asciiAt(bytes: Uint8Array, at: number): [string, number] | undefined {
+  let text = "";
+  for (let i = at; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0) return bytes[i + 1] === 0xff ? undefined : [text, i + 1];
+    if (b > 0x7f) return undefined;
+    text += String.fromCharCode(b);
+  }
+  return undefined;
+}
+
 /** The parts of a key from its tuple-layer bytes. */
 export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
   const parts: KvKeyPart[] = [];
@@ -147,6 +185,12 @@ export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
       parts.push(data);
       at = next;
     } else if (type === STRING) {
+      const ascii = asciiAt(bytes, at);
+      if (ascii !== undefined) {
+        parts.push(ascii[0]);
+        at = ascii[1];
+        continue;
+      }
       const [data, next] = readEscaped(bytes, at);
       parts.push(decoder.decode(data));
       at = next;
@@ -182,6 +226,10 @@ export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
 /** The key table's string for some key bytes: one character per byte, U+0001 + b, in the same order. */
 export function toStored(bytes: Uint8Array): string {
   let text = "";
+  if (bytes.length <= 64) {
+    for (const b of bytes) text += String.fromCharCode(b + 1);
+    return text;
+  }
   for (let i = 0; i < bytes.length; i += 4096) {
     text += String.fromCharCode(...Array.from(bytes.subarray(i, i + 4096), (b) => b + 1));
   }

@@ -10,7 +10,7 @@
 import { KvClosedError } from "../errors.ts";
 import { KvQueue } from "../queue/kv_queue.ts";
 import { AtomicOperation, COMMIT_VERSIONSTAMP, type EnqueueOptions, type KvCommitResult } from "./atomic.ts";
-import { encodeKey, fromStored, type KvKey, toStored } from "./key.ts";
+import { decodeKey, encodeKey, fromStored, type KvKey, toStored } from "./key.ts";
 import { checkReadKey, MAX_READ_RANGES } from "./limits.ts";
 import { KvListIterator, type KvListOptions } from "./list.ts";
 import type { DenoStore, KvEntry, KvEntryMaybe } from "./store.ts";
@@ -91,7 +91,7 @@ export class Kv implements Disposable, AsyncDisposable {
       const bytes = encodeKey(key);
       checkReadKey(bytes);
       const row = store.getOne(toStored(bytes));
-      return row === undefined ? { key: [...key], value: null, versionstamp: null } : store.entry<T>(row, bytes);
+      return row === undefined ? { key: [...key], value: null, versionstamp: null } : store.entry<T>(row, [...key]);
     });
   }
 
@@ -113,7 +113,9 @@ export class Kv implements Disposable, AsyncDisposable {
       const rows = store.getMany(stored);
       return stored.map((k, i) => {
         const row = rows.get(k);
-        return row === undefined ? { key: [...keys[i]!], value: null, versionstamp: null } : store.entry(row, bytes[i]);
+        return row === undefined
+          ? { key: [...keys[i]!], value: null, versionstamp: null }
+          : store.entry(row, [...keys[i]!]);
       }) as { [K in keyof T]: KvEntryMaybe<T[K]> };
     });
   }
@@ -134,11 +136,15 @@ export class Kv implements Disposable, AsyncDisposable {
    */
   list<T = unknown>(selector: unknown, options: KvListOptions = {}): KvListIterator<T> {
     this.#open();
-    return new KvListIterator<T>(selector, options, (from, to, n, reverse) => {
+    return new KvListIterator<T>(selector, options, (from, to, n, reverse, prefix) => {
       const store = this.#open();
       return store.range(from, to, n, reverse).map((row) => {
         const bytes = fromStored(row[0] as string);
-        return [bytes, store.entry(row, bytes) as KvEntry];
+        // Every key of a prefix listing starts with the prefix's parts: only the rest is decoded.
+        const key = prefix === undefined
+          ? decodeKey(bytes)
+          : [...prefix.parts, ...decodeKey(bytes.subarray(prefix.length))];
+        return [bytes, store.entry(row, key) as KvEntry];
       });
     });
   }

@@ -158,12 +158,19 @@ export function checkListOptions(options: KvListOptions): number {
   return size;
 }
 
+/** The parts every key of a prefix selector starts with, and their encoded length: only the rest is decoded. */
+export interface KnownPrefix {
+  parts: KvKey;
+  length: number;
+}
+
 /** Reads one batch: at most `n` entries of `[from, to)`, with each one's key bytes. */
 export type ReadBatch = (
   from: Uint8Array,
   to: Uint8Array,
   n: number,
   reverse: boolean,
+  prefix: KnownPrefix | undefined,
 ) => [Uint8Array, KvEntry][];
 
 // %AsyncIteratorPrototype%, which Deno's iterator extends too (for async iterator helpers).
@@ -177,7 +184,10 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
   readonly #reverse: boolean;
   readonly #batchSize: number;
   #range: Range | undefined;
+  /** The cursor given, until an entry is read. */
   #cursor: string | undefined;
+  /** The key of the last entry read (its cursor is made only when asked for). */
+  #lastKey: Uint8Array | undefined;
   #buffer: [Uint8Array, KvEntry][] = [];
   #last = false;
   #done = false;
@@ -195,6 +205,7 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
 
   /** Where the listing stopped: pass it as `cursor` to go on; `""` once it is done. */
   get cursor(): string {
+    if (this.#lastKey !== undefined) return cursorOf(this.#range!, this.#lastKey);
     if (this.#cursor === undefined) throw new Error("Cannot get cursor before first iteration");
     return this.#cursor;
   }
@@ -214,18 +225,23 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
     }
     const range = this.#range ??= rangeOf(this.#selector);
     if (this.#buffer.length === 0 && !this.#last) {
-      const [from, to] = boundsOf(range, this.#cursor, this.#reverse);
-      const batch = compareBytes(from, to) < 0 ? this.#read(from, to, this.#batchSize, this.#reverse) : [];
+      const cursor = this.#lastKey !== undefined ? cursorOf(range, this.#lastKey) : this.#cursor;
+      const [from, to] = boundsOf(range, cursor, this.#reverse);
+      const known = range.prefix === undefined
+        ? undefined
+        : { parts: this.#selector.prefix!, length: range.prefix.length };
+      const batch = compareBytes(from, to) < 0 ? this.#read(from, to, this.#batchSize, this.#reverse, known) : [];
       if (batch.length < this.#batchSize) this.#last = true;
       this.#buffer = batch.reverse();
     }
     const next = this.#buffer.pop();
     if (next === undefined) {
       this.#done = true;
+      this.#lastKey = undefined;
       this.#cursor = "";
       return { done: true, value: undefined };
     }
-    this.#cursor = cursorOf(range, next[0]);
+    this.#lastKey = next[0];
     this.#count++;
     return { done: false, value: next[1] as KvEntry<T> };
   }

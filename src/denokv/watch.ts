@@ -48,7 +48,9 @@ export function watchEntries(store: DenoStore, keys: KvKey[], options?: WatchOpt
       seen = versions;
       return stored.map((k, i) => {
         const row = rows.get(k);
-        return row === undefined ? { key: [...keys[i]!], value: null, versionstamp: null } : store.entry(row, bytes[i]);
+        return row === undefined
+          ? { key: [...keys[i]!], value: null, versionstamp: null }
+          : store.entry(row, [...keys[i]!]);
       });
     },
   };
