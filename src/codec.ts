@@ -172,6 +172,12 @@ function toTree(value: unknown, path: Set<object>, sorted = false): unknown {
       return out;
     }
     if (value instanceof RegExp) return ["R", value.source, value.flags];
+    // Errors as structured cloning keeps them: the kind, message and stack (DOMException: its name and message).
+    if (typeof DOMException === "function" && value instanceof DOMException) return ["X", value.name, value.message];
+    if (value instanceof Error) {
+      const name = Object.hasOwn(ERRORS, value.name) ? value.name : "Error";
+      return typeof value.stack === "string" ? ["E", name, value.message, value.stack] : ["E", name, value.message];
+    }
     if (value instanceof Uint8Array) return ["B", "Uint8Array", bytesOf(value)];
     if (value instanceof ArrayBuffer) return ["B", "ArrayBuffer", bytesOf(value)];
     if (ArrayBuffer.isView(value)) {
@@ -184,6 +190,17 @@ function toTree(value: unknown, path: Set<object>, sorted = false): unknown {
     path.delete(value);
   }
 }
+
+/** The error classes structured cloning keeps by name; any other error is stored as an `Error`. */
+const ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
 
 function fromTree(node: unknown): unknown {
   if (node === null || typeof node !== "object") return node;
@@ -219,6 +236,15 @@ function fromTree(node: unknown): unknown {
       return new Set(node.slice(1).map(fromTree));
     case "R":
       return new RegExp(node[1] as string, node[2] as string);
+    case "E": {
+      const error = new (ERRORS[node[1] as string] ?? Error)(node[2] as string);
+      if (typeof node[3] === "string") {
+        Object.defineProperty(error, "stack", { value: node[3], writable: true, configurable: true });
+      }
+      return error;
+    }
+    case "X":
+      return new DOMException(node[2] as string, node[1] as string);
     case "B": {
       const bytes = fromBase64(node[2] as string);
       if (node[1] === "Uint8Array") return bytes;

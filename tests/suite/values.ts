@@ -182,7 +182,7 @@ export function valueTests(test: TestFn, t: Target): void {
     await kv.set("k", "before");
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
-    for (const bad of [() => 1, Symbol("x"), new Point(1), cyclic, { nested: [new WeakMap()] }, new Error("e")]) {
+    for (const bad of [() => 1, Symbol("x"), new Point(1), cyclic, { nested: [new WeakMap()] }, new Blob(["x"])]) {
       await assert.rejects(async () => await kv.set("k", bad), KvCodecError);
       await assert.rejects(async () => await kv.set("new", bad), KvCodecError);
       await assert.rejects(async () => await kv.setMany([["ok", 1], ["new", bad]]), KvCodecError);
@@ -190,6 +190,29 @@ export function valueTests(test: TestFn, t: Target): void {
     assert.equal(await kv.get("k"), "before");
     assert.equal(await kv.has("new"), false);
     assert.equal(await kv.has("ok"), false);
+  });
+
+  test("errors round-trip as structured cloning keeps them: the class by name, the message and stack; a DOMException", async () => {
+    await using kv = await t.open();
+    const type = new TypeError("bad input");
+    class Custom extends Error {
+      extra = 1;
+    }
+    await kv.set("errors", [
+      type,
+      new RangeError("far"),
+      new Custom("mine"),
+      new DOMException("oops", "DataCloneError"),
+    ]);
+    const [t2, r2, c2, d2] = (await kv.get("errors")) as [Error, Error, Error, DOMException];
+    assert.ok(t2 instanceof TypeError);
+    assert.deepEqual([t2.message, t2.stack], ["bad input", type.stack]);
+    assert.ok(r2 instanceof RangeError);
+    assert.equal(r2.message, "far");
+    assert.equal(Object.getPrototypeOf(c2), Error.prototype, "another class is stored as an Error");
+    assert.deepEqual([c2.message, Object.hasOwn(c2, "extra")], ["mine", false]);
+    assert.ok(d2 instanceof DOMException);
+    assert.deepEqual([d2.name, d2.message], ["DataCloneError", "oops"]);
   });
 
   test("a shared (acyclic) reference is stored twice, not refused", async () => {
