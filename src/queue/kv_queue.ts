@@ -145,9 +145,10 @@ export class KvQueue<T = unknown> implements QueueMethods<"sync", T> {
         if (message === undefined) waker.due(store.nextDue());
         return message as QueueMessage<T> | undefined;
       },
-      ack: (id: number) => store.ack(id),
-      fail: (id: number) => store.nack(id, undefined),
-      renew: (id: number, lease: number) => store.renew(id, lease),
+      // Once the store is closed these throw KvClosedError: the loop ends, a lease is left to lapse.
+      ack: (id: number) => this.#check("ack message") && store.ack(id),
+      fail: (id: number) => this.#check("nack message") && store.nack(id, undefined),
+      renew: (id: number, lease: number) => this.#check("renew a lease") && store.renew(id, lease),
       wait: (max: number, signal: AbortSignal) => waker.wait(max, signal),
     };
     return listen(ops, handler, o, stop.signal).finally(() => {

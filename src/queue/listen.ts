@@ -113,6 +113,8 @@ export async function listen<T>(
 ): Promise<void> {
   // Kept referenced: a listening queue keeps its process alive, as a server does.
   const alive = setInterval(() => {}, 2 ** 30);
+  // Once stopped, a handler that never settles does not keep the process alive on its own.
+  stop.addEventListener("abort", () => clearInterval(alive), { once: true });
   const loop = async () => {
     while (!stop.aborted) {
       let message: QueueMessage<T> | undefined;
@@ -129,7 +131,10 @@ export async function listen<T>(
       }
       const held = message;
       const renewal = setInterval(() => {
-        Promise.resolve().then(() => ops.renew(held.id, options.lease)).catch(() => {});
+        // Once the store is gone the lease is left to lapse: the message is delivered again.
+        Promise.resolve().then(() => ops.renew(held.id, options.lease)).catch((error) => {
+          if (ended(error)) clearInterval(renewal);
+        });
       }, Math.max(1, options.lease / 3));
       let ok: boolean;
       try {
