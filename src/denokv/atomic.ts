@@ -62,7 +62,7 @@ export interface KvCommitError {
 }
 
 type Pending =
-  | { type: "set"; key: KvKey; value: Stored; expireIn: unknown }
+  | { type: "set"; key: KvKey; value: Stored; expireIn: number | undefined }
   | { type: "delete"; key: KvKey }
   | { type: "sum" | "min" | "max"; key: KvKey; value: unknown };
 
@@ -133,7 +133,7 @@ export class AtomicOperation {
               type: "set",
               key: m.key,
               value: this.#value(m.value),
-              expireIn: typeof m.expireIn === "number" ? m.expireIn : undefined,
+              expireIn: checkExpireIn(typeof m.expireIn === "number" ? m.expireIn : undefined),
             });
           } else this.#mutations.push({ type: m.type, key: m.key, value: m.value });
           break;
@@ -169,7 +169,8 @@ export class AtomicOperation {
 
   /** Sets `key` to `value`, for `expireIn` ms when given. */
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): this {
-    this.#mutations.push({ type: "set", key, value: this.#value(value), expireIn: options?.expireIn });
+    const expireIn = checkExpireIn(options?.expireIn);
+    this.#mutations.push({ type: "set", key, value: this.#value(value), expireIn });
     return this;
   }
 
@@ -244,9 +245,8 @@ export function commitOf(
       return { type: "delete", key: bytes };
     }
     if (m.type === "set") {
-      const expireIn = checkExpireIn(m.expireIn);
       size.mutation(bytes, checkValueSize(m.value));
-      return { type: "set", key: bytes, v: m.value.v, kind: m.value.kind, expireIn, suffix };
+      return { type: "set", key: bytes, v: m.value.v, kind: m.value.kind, expireIn: m.expireIn, suffix };
     }
     if (!(m.value instanceof KvU64)) {
       throw new TypeError(

@@ -24,6 +24,12 @@ export interface ReadOptions {
 
 /** How many messages one `listenQueue` handles at once. */
 const QUEUE_CONCURRENCY = 32;
+/**
+ * How long a delivered message is held, renewed while its handler runs, ms:
+ * once a process dies or closes the database under a handler, the message is
+ * delivered again after this (Deno KV's local queue: 5 s).
+ */
+const QUEUE_LEASE = 5000;
 
 /** The parts of the `Kv` being made by {@link createKv}; a `Kv` made otherwise has none and throws. */
 let making: { store: DenoStore; close: () => void } | undefined;
@@ -57,6 +63,8 @@ export class Kv implements Disposable, AsyncDisposable {
   readonly #store: DenoStore;
   readonly #close: () => void;
   #closed = false;
+  /** Called on close: `listenQueue` resolves then, without waiting for handlers still running. */
+  readonly #onClose = new Set<() => void>();
 
   /**
    * Not for direct use: obtain one from `openKv()`.
@@ -70,7 +78,7 @@ export class Kv implements Disposable, AsyncDisposable {
   }
 
   #open(): DenoStore {
-    if (this.#closed) throw new KvClosedError("Cannot use the database: it is closed");
+    if (this.#closed) throw closedError("Cannot use the database: it is closed");
     return this.#store;
   }
 
@@ -168,11 +176,16 @@ export class Kv implements Disposable, AsyncDisposable {
     if (typeof handler !== "function") return Promise.reject(new TypeError("Handler must be a function"));
     const store = this.#store;
     const queue = new KvQueue(store.queue, (what) => {
-      if (this.#closed) throw new KvClosedError(`Cannot ${what}: the database is closed`);
+      if (this.#closed) throw closedError(`Cannot ${what}: the database is closed`);
       store.conn.check(what);
       return store.conn;
     });
-    return queue.listen((value) => handler(value), { concurrency: QUEUE_CONCURRENCY });
+    const listening = queue.listen((value) => handler(value), { concurrency: QUEUE_CONCURRENCY, lease: QUEUE_LEASE });
+    // As Deno KV's: closing ends listening at once; a handler still running has its message delivered again later.
+    let closed!: () => void;
+    const ended = new Promise<void>((resolve) => (closed = resolve));
+    this.#onClose.add(closed);
+    return Promise.race([listening, ended]).finally(() => this.#onClose.delete(closed));
   }
 
   /** A stream of the entries of up to 10 keys: their state now, then again whenever one changes. */
@@ -185,6 +198,7 @@ export class Kv implements Disposable, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#close();
+    for (const end of [...this.#onClose]) end();
   }
 
   /** Closes the database (`using`). */
@@ -197,6 +211,26 @@ export class Kv implements Disposable, AsyncDisposable {
     this.close();
     return Promise.resolve();
   }
+}
+
+/** Deno's `Deno.errors.BadResource` where the `Deno` namespace has it. */
+function badResource(): (new (message: string) => Error) | undefined {
+  const deno = (globalThis as { Deno?: { errors?: { BadResource?: unknown } } }).Deno;
+  const ctor = deno?.errors?.BadResource;
+  return typeof ctor === "function" ? ctor as new (message: string) => Error : undefined;
+}
+
+/**
+ * The error of a call on a closed database: on Deno, a `Deno.errors.BadResource`
+ * (what `Deno.Kv` throws, so code that catches it works unchanged) with the
+ * code `KV_CLOSED`; elsewhere a `KvClosedError` (the same code).
+ */
+export function closedError(message: string): Error {
+  const BadResource = badResource();
+  if (BadResource === undefined) return new KvClosedError(message);
+  const error = new BadResource(message);
+  Object.defineProperty(error, "code", { value: "KV_CLOSED", enumerable: true, writable: true, configurable: true });
+  return error;
 }
 
 /** A call's result as a promise, its exception as a rejection (Deno KV's methods are async). */

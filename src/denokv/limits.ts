@@ -48,15 +48,20 @@ export function checkReadKey(bytes: Uint8Array): number {
   return bytes.length;
 }
 
-/** Checks `expireIn` (ms); `undefined` when none is given. */
+/** Checks `expireIn` (ms) as Deno KV does when a mutation is added: a whole number >= 0. */
 export function checkExpireIn(expireIn: unknown): number | undefined {
   if (expireIn === undefined) return undefined;
   if (typeof expireIn !== "number" || !Number.isInteger(expireIn) || expireIn < 0) {
     throw new TypeError(`expireIn must be a non-negative integer: received ${String(expireIn)}`);
   }
-  // A time past what a date can hold (Deno KV's own backend panics on it).
-  if (expireIn > 8.64e15) throw new TypeError("expireIn is too large");
   return expireIn;
+}
+
+/** The time a key set now for `expireIn` ms expires; `TypeError` at commit past what a date can hold. */
+export function expiryOf(now: number, expireIn: number): number {
+  // Deno KV's own backend panicked on such a time; it refuses it now, at commit.
+  if (now + expireIn > 8.64e15) throw new TypeError("expireIn is too large");
+  return now + expireIn;
 }
 
 /** Checks an enqueue's `delay` (Deno KV's messages). */

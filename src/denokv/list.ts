@@ -150,9 +150,11 @@ export function boundsOf(range: Range, cursor: string | undefined, reverse: bool
 export function checkListOptions(options: KvListOptions): number {
   if (typeof options !== "object" || options === null) throw new TypeError("List options must be an object");
   const { limit, batchSize } = options;
-  if (limit !== undefined && !(limit > 0)) throw new Error(`Limit must be positive: received ${limit}`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+    throw new Error(`Limit must be a positive integer: received ${limit}`);
+  }
   let size = batchSize ?? limit ?? 100;
-  if (!(size > 0)) throw new Error("batchSize must be positive");
+  if (!Number.isInteger(size) || size <= 0) throw new Error(`batchSize must be a positive integer: received ${size}`);
   if (batchSize === undefined && size > 500) size = 500;
   if (size > MAX_READ_ENTRIES) throw new TypeError(`Too many entries (max ${MAX_READ_ENTRIES})`);
   return size;

@@ -15,6 +15,7 @@ import { decodeKey, fromStored, type KvKeyPart, toStored } from "./key.ts";
 import { readValue } from "./value.ts";
 import { combine, type KvU64 } from "./u64.ts";
 import { Kind } from "../codec.ts";
+import { expiryOf } from "./limits.ts";
 
 /** An entry as Deno KV returns it. */
 export interface KvEntry<T = unknown> {
@@ -147,7 +148,7 @@ version = excluded.version`,
         if (m.type === "set") {
           const key = m.suffix ? suffixed(m.key, versionstamp) : m.key;
           const stored = toStored(key);
-          write.run([stored, m.v, m.kind, m.expireIn === undefined ? null : now + m.expireIn, n]);
+          write.run([stored, m.v, m.kind, m.expireIn === undefined ? null : expiryOf(now, m.expireIn), n]);
           conn.changed(this.table.name, stored);
         } else if (m.type === "delete") {
           const stored = toStored(m.key);

@@ -259,11 +259,11 @@ export function denoKvTests(test: TestFn, t: Target): void {
     const listed = [];
     for await (const e of kv.list({ prefix: [] })) listed.push(e.key);
     assert.deepEqual(listed, [["keep"]]);
-    for (const bad of [-1, 1.5]) {
-      await assert.rejects(
-        kv.set(["bad"], 1, { expireIn: bad }),
-        typeError(`expireIn must be a non-negative integer: received ${bad}`),
-      );
+    for (const bad of [-1, 1.5, NaN, Infinity]) {
+      const message = typeError(`expireIn must be a non-negative integer: received ${bad}`);
+      await assert.rejects(kv.set(["bad"], 1, { expireIn: bad }), message);
+      assert.throws(() => kv.atomic().set(["bad"], 1, { expireIn: bad }), message, "at once, as Deno KV");
+      assert.throws(() => kv.atomic().mutate({ type: "set", key: ["bad"], value: 1, expireIn: bad }), message);
     }
     await assert.rejects(kv.set(["bad"], 1, { expireIn: Number.MAX_SAFE_INTEGER }), typeError("expireIn is too large"));
     assert.equal((await kv.get(["bad"])).value, null);
@@ -332,8 +332,16 @@ export function denoKvTests(test: TestFn, t: Target): void {
       typeError("End key is not in the keyspace defined by prefix"),
     );
     await assert.rejects(kv.list({ start: ["b"], end: ["a"] }).next(), typeError("Start key is greater than end key"));
-    assert.throws(() => kv.list({ prefix: [] }, { limit: 0 }), { message: "Limit must be positive: received 0" });
-    assert.throws(() => kv.list({ prefix: [] }, { batchSize: -1 }), { message: "batchSize must be positive" });
+    for (const limit of [0, 2.3]) {
+      assert.throws(() => kv.list({ prefix: [] }, { limit }), {
+        message: `Limit must be a positive integer: received ${limit}`,
+      });
+    }
+    for (const batchSize of [-1, 2.3]) {
+      assert.throws(() => kv.list({ prefix: [] }, { batchSize }), {
+        message: `batchSize must be a positive integer: received ${batchSize}`,
+      });
+    }
     assert.throws(() => kv.list({ prefix: [] }, { batchSize: 1001 }), typeError("Too many entries (max 1000)"));
   });
 
@@ -385,8 +393,11 @@ export function denoKvTests(test: TestFn, t: Target): void {
     assert.ok(kv.atomic() instanceof AtomicOperation);
     assert.throws(() => new Kv(), typeError("Deno.Kv can not be constructed: use Deno.openKv instead"));
     kv.close();
-    await assert.rejects(kv.get(["a"]), KvClosedError);
-    await assert.rejects(kv.set(["a"], 1), KvClosedError);
+    // On Deno, Deno KV's own class (Deno.errors.BadResource); elsewhere KvClosedError; the code is the same.
+    const Deno = (globalThis as { Deno?: { errors: { BadResource: new () => Error } } }).Deno;
+    const closed = Deno === undefined ? KvClosedError : Deno.errors.BadResource;
+    await assert.rejects(kv.get(["a"]), closed);
+    await assert.rejects(kv.set(["a"], 1), { code: "KV_CLOSED" });
     await assert.rejects(kv.listenQueue(() => {}), { message: "Queue already closed" });
   });
 
@@ -444,6 +455,30 @@ export function denoKvTests(test: TestFn, t: Target): void {
     );
     kv.close();
     await held(done);
+  });
+
+  test("deno-kv: close ends listenQueue at once, even under a handler that never settles; its message comes back after the lease", async () => {
+    const clock = manualClock();
+    const path = tempFile();
+    const kv = open(path, { now: clock.now });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const listening = kv.listenQueue(() => {
+      started();
+      return new Promise(() => {});
+    });
+    await kv.enqueue("stuck");
+    await held(running);
+    kv.close();
+    await held(listening);
+    clock.advance(5000); // the lease (Deno KV's 5 s), no longer renewed
+    const again = open(path, { now: clock.now });
+    const seen: unknown[] = [];
+    const relisten = again.listenQueue((value) => void seen.push(value));
+    await held(until(() => seen.length === 1));
+    assert.deepEqual(seen, ["stuck"]);
+    again.close();
+    await held(relisten);
   });
 
   test("deno-kv: its table is an ordinary kvsqlite table: the core store sees and counts it", async () => {
