@@ -144,15 +144,11 @@ export class Kv implements Disposable, AsyncDisposable {
    */
   list<T = unknown>(selector: unknown, options: KvListOptions = {}): KvListIterator<T> {
     this.#open();
-    return new KvListIterator<T>(selector, options, (from, to, n, reverse, prefix) => {
+    return new KvListIterator<T>(selector, options, (from, to, n, reverse) => {
       const store = this.#open();
       return store.range(from, to, n, reverse).map((row) => {
         const bytes = fromStored(row[0] as string);
-        // Every key of a prefix listing starts with the prefix's parts: only the rest is decoded.
-        const key = prefix === undefined
-          ? decodeKey(bytes)
-          : [...prefix.parts, ...decodeKey(bytes.subarray(prefix.length))];
-        return [bytes, store.entry(row, key) as KvEntry];
+        return [bytes, store.entry(row, decodeKey(bytes)) as KvEntry];
       });
     });
   }

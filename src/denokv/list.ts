@@ -160,19 +160,12 @@ export function checkListOptions(options: KvListOptions): number {
   return size;
 }
 
-/** The parts every key of a prefix selector starts with, and their encoded length: only the rest is decoded. */
-export interface KnownPrefix {
-  parts: KvKey;
-  length: number;
-}
-
 /** Reads one batch: at most `n` entries of `[from, to)`, with each one's key bytes. */
 export type ReadBatch = (
   from: Uint8Array,
   to: Uint8Array,
   n: number,
   reverse: boolean,
-  prefix: KnownPrefix | undefined,
 ) => [Uint8Array, KvEntry][];
 
 // %AsyncIteratorPrototype%, which Deno's iterator extends too (for async iterator helpers).
@@ -229,10 +222,7 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
     if (this.#buffer.length === 0 && !this.#last) {
       const cursor = this.#lastKey !== undefined ? cursorOf(range, this.#lastKey) : this.#cursor;
       const [from, to] = boundsOf(range, cursor, this.#reverse);
-      const known = range.prefix === undefined
-        ? undefined
-        : { parts: this.#selector.prefix!, length: range.prefix.length };
-      const batch = compareBytes(from, to) < 0 ? this.#read(from, to, this.#batchSize, this.#reverse, known) : [];
+      const batch = compareBytes(from, to) < 0 ? this.#read(from, to, this.#batchSize, this.#reverse) : [];
       if (batch.length < this.#batchSize) this.#last = true;
       this.#buffer = batch.reverse();
     }
