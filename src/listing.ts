@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KvEntry } from "./api.ts";
+import type { KvEntry } from "./shapes.ts";
 import { decodeValue } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import type { SqlRow, SqlValue } from "./driver.ts";

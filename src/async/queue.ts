@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { QueueMethods } from "../api.ts";
+import type { QueueMethods } from "../queue/methods.ts";
 import { encodeValue, taggedJson } from "../codec.ts";
 import {
   checkEnqueue,

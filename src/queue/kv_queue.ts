@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { QueueMethods } from "../api.ts";
+import type { QueueMethods } from "./methods.ts";
 import { encodeValue } from "../codec.ts";
 import type { Connection } from "../connection.ts";
 import {
