@@ -33,6 +33,8 @@ import {
 import { callOf, FORWARDED } from "./methods.ts";
 import type { KvWatch } from "../watch/watch.ts";
 import type { Watch } from "../watch/watch.ts";
+import { detectorFor } from "../watch/detector.ts";
+import { later } from "../runtime.ts";
 import { queueStoreOf } from "../queue/kv_queue.ts";
 import { Waker } from "../queue/listen.ts";
 import type { QueueStore } from "../queue/queue.ts";
@@ -237,13 +239,32 @@ function handle(req: Request): void {
 function watchNext(req: Request): void {
   const watch = watches.get(req[2][0] as number);
   if (watch === undefined) return reply(req, true, null);
-  // Waiting for a change must not keep the caller's process alive; an answer on its way does.
-  if (!watch.ready) parked.push(req[0]);
+  // Read before take(), which consumes a state that is there.
+  const ready = watch.ready;
+  const delivering = detectorFor(watch.conn).delivering;
+  let settled = false;
   // Answered from this thread's event loop once there is a state: other calls go on meanwhile.
   void watch.take().then(
-    (state) => answer(req, true, state ?? null),
-    (error) => answer(req, false, error),
+    (state) => {
+      settled = true;
+      answer(req, true, state ?? null);
+    },
+    (error) => {
+      settled = true;
+      answer(req, false, error);
+    },
   );
+  // Waiting for a change must not keep the caller's process alive; an answer on its way does. A write this
+  // thread has made and not yet delivered to its watches (the caller's own set, awaited just before) may be
+  // that answer: the call is parked only once it has been delivered and did not concern this watch.
+  if (ready) return;
+  if (delivering) {
+    later(() => {
+      if (settled || watch.ready) return;
+      parked.push(req[0]);
+      sendReplies();
+    });
+  } else parked.push(req[0]);
 }
 
 /** Replies to a call answered after its turn. */

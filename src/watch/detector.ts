@@ -80,6 +80,11 @@ export class Detector {
     this.#timer = unrefInterval(() => this.#poll(), interval);
   }
 
+  /** Whether writes of this process are waiting to be delivered (once the current task has ended). */
+  get delivering(): boolean {
+    return this.#scheduled;
+  }
+
   /** A write of this process: delivered once the writing task has ended (a batch has committed by then). */
   #local(table: string | undefined, key: string | undefined): void {
     this.#pending.push([table, key]);
