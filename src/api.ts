@@ -17,7 +17,7 @@ import type { KeyQuery, ListOptions } from "./query.ts";
 import type { KvStats } from "./stats.ts";
 import type { SetOptions } from "./write.ts";
 import type { KvMissing, KvWatch, WatchChanges, WatchOptions } from "./watch/watch.ts";
-import type { ChangesOptions, KvChange } from "./watch/changes.ts";
+import type { ChangesOptions, KvChange } from "./changes.ts";
 import type { Iter, KvEntry, Mode, Ret } from "./shapes.ts";
 import type { QueueMethods } from "./queue/methods.ts";
 

@@ -151,7 +151,7 @@ export class Connection {
   readonly closers: Set<() => void> = new Set();
   /** ms between two looks for other processes' commits while something watches or listens. */
   pollInterval = 5;
-  /** The file has the change feed: its key tables log every write (watch/changes.ts). */
+  /** The file has the change feed: its key tables log every write (changes.ts). */
   changeFeed = false;
   readonly #closeDatabase: boolean;
   /** The batch of writes (`durability: "batched"`), `undefined` in the default mode. */

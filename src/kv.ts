@@ -36,7 +36,7 @@ import {
   type WatchOptions,
   watchQuery,
 } from "./watch/watch.ts";
-import { type ChangesOptions, type KvChange, readChanges } from "./watch/changes.ts";
+import { type ChangesOptions, type KvChange, readChanges } from "./changes.ts";
 import { KvQueue } from "./queue/kv_queue.ts";
 import { checkQueueName, QueueStore } from "./queue/queue.ts";
 

@@ -16,7 +16,7 @@ import { Kv } from "./kv.ts";
 import { type KvOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { checkSchema, migrate } from "./schema.ts";
 import { sleepSync, unrefInterval } from "./runtime.ts";
-import { openFeed } from "./watch/changes.ts";
+import { openFeed } from "./changes.ts";
 
 /** What an adapter supplies to open a file: the driver over a new connection. */
 export type OpenDatabase = (path: string, readOnly: boolean) => Driver;

@@ -6,7 +6,7 @@
 
 import type { Codec } from "./codec.ts";
 import type { KvError } from "./errors.ts";
-import { type ChangeFeedRetention, checkRetention } from "./watch/changes.ts";
+import { type ChangeFeedRetention, checkRetention } from "./changes.ts";
 import { checkName } from "./names.ts";
 import { checkBoolean, checkChoice, checkInteger, typeName } from "./check.ts";
 

@@ -9,7 +9,7 @@ import type { Connection, Prepared } from "./connection.ts";
 import type { KeyCondition } from "./query.ts";
 import { quoteName } from "./names.ts";
 import { createTableSql, tagTableName } from "./schema.ts";
-import { triggersSql } from "./watch/changes.ts";
+import { triggersSql } from "./changes.ts";
 
 /** `?` is the current time; a row is live when it has no expiry or expires later. */
 export const LIVE = "(expire_time IS NULL OR expire_time > ?)";

@@ -15,7 +15,7 @@ import type { KeyCondition } from "./query.ts";
 import { typeName } from "./check.ts";
 import { utf8Length } from "./keys.ts";
 import type { Table } from "./table.ts";
-import { asExpiry } from "./watch/changes.ts";
+import { asExpiry } from "./changes.ts";
 
 /** The longest tag, in UTF-8 bytes. */
 export const MAX_TAG_BYTES = 256;

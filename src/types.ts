@@ -16,7 +16,7 @@ export type { Codec } from "./codec.ts";
 export type { Driver, SqlRow, SqlValue, Statement } from "./driver.ts";
 export type { KvErrorCode, KvErrorOptions } from "./errors.ts";
 export type { KvMissing, KvWatch, WatchChanges, WatchOptions } from "./watch/watch.ts";
-export type { ChangeFeedRetention, ChangesOptions, KvChange } from "./watch/changes.ts";
+export type { ChangeFeedRetention, ChangesOptions, KvChange } from "./changes.ts";
 export type { QueueMethods } from "./api.ts";
 export type { KvQueue } from "./queue/kv_queue.ts";
 export type { KvQueueAsync } from "./async/queue.ts";

@@ -11,11 +11,11 @@
  * @module
  */
 
-import type { Connection } from "../connection.ts";
-import type { Driver, SqlRow, SqlValue } from "../driver.ts";
-import { checkInteger, checkOptions, typeName } from "../check.ts";
-import { KvChangesGapError, KvError, KvReadOnlyError } from "../errors.ts";
-import { quoteName } from "../names.ts";
+import type { Connection } from "./connection.ts";
+import type { Driver, SqlRow, SqlValue } from "./driver.ts";
+import { checkInteger, checkOptions, typeName } from "./check.ts";
+import { KvChangesGapError, KvError, KvReadOnlyError } from "./errors.ts";
+import { quoteName } from "./names.ts";
 
 /** The log of changes. */
 export const CHANGES = "kvsqlite_changes";
