@@ -146,9 +146,18 @@ export class KvQueue<T = unknown> implements QueueMethods<"sync", T> {
         return message as QueueMessage<T> | undefined;
       },
       // Once the store is closed these throw KvClosedError: the loop ends, a lease is left to lapse.
-      ack: (id: number) => this.#check("ack message") && store.ack(id),
-      fail: (id: number) => this.#check("nack message") && store.nack(id, undefined),
-      renew: (id: number, lease: number) => this.#check("renew a lease") && store.renew(id, lease),
+      ack: (id: number) => {
+        this.#check("ack message");
+        return store.ack(id);
+      },
+      fail: (id: number) => {
+        this.#check("nack message");
+        return store.nack(id, undefined);
+      },
+      renew: (id: number, lease: number) => {
+        this.#check("renew a lease");
+        return store.renew(id, lease);
+      },
       wait: (max: number, signal: AbortSignal) => waker.wait(max, signal),
     };
     return listen(ops, handler, o, stop.signal).finally(() => {
