@@ -1,7 +1,8 @@
 /**
  * What differs between Deno, Bun and Node, asked in one place: built-in
  * modules (`process.getBuiltinModule`, synchronous on all three), which
- * runtime this is, timers that never keep the process alive, and waiting.
+ * runtime this is, timers that never keep the process alive, waiting, and a
+ * call's exception as a rejection.
  *
  * @module
  */
@@ -49,4 +50,13 @@ export function unrefInterval(tick: () => void, interval: number): ReturnType<ty
   if (typeof t.unref === "function") t.unref();
   else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer as unknown as number);
   return timer;
+}
+
+/** Runs `fn` now: its result as a promise, its exception as a rejected one (for APIs whose calls are all async). */
+export function settle<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -10,11 +10,12 @@
  */
 
 import { encodeValue } from "../codec.ts";
+import { settle } from "../runtime.ts";
 import { checkBackoff, checkDelay, checkExpireIn, CommitSize, MAX_CHECKS, MAX_MUTATIONS } from "./limits.ts";
 import { encodeKey, type KvKey, toStored } from "./key.ts";
 import type { DenoStore, Enqueue, Mutation } from "./store.ts";
 import { KvU64 } from "./u64.ts";
-import { checkValueSize, type Stored, storeValue } from "./value.ts";
+import { checkValueSize, type Stored, storedSize, storeValue } from "./value.ts";
 import { versionOf } from "./store.ts";
 
 /** The symbol that, as the last part of a key given to `set`, is replaced by the commit's versionstamp. */
@@ -185,9 +186,8 @@ export class AtomicOperation {
     const delay = checkDelay(options?.delay);
     const backoff = checkBackoff(options?.backoffSchedule);
     const [v, kind] = encodeValue(value, this.#store().conn.codec);
-    const size = v instanceof Uint8Array ? v.length : typeof v === "string" ? v.length : 8;
     this.#enqueues.push({
-      value: { v, kind, size },
+      value: { v, kind, size: storedSize(v) },
       delay,
       keys: options?.keysIfUndelivered ?? [],
       backoff,
@@ -200,12 +200,10 @@ export class AtomicOperation {
    * false }` when a check failed (nothing is written).
    */
   commit(): Promise<KvCommitResult | KvCommitError> {
-    try {
+    return settle(() => {
       const versionstamp = commitOf(this.#store(), this.#checks, this.#mutations, this.#enqueues);
-      return Promise.resolve(versionstamp === undefined ? { ok: false } : { ok: true, versionstamp });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return versionstamp === undefined ? { ok: false } : { ok: true, versionstamp };
+    });
   }
 
   /** An operation is not a promise: `await kv.atomic()...` without `commit()` is a mistake. */
@@ -215,7 +213,7 @@ export class AtomicOperation {
 }
 
 /** Checks a commit against Deno KV's limits and runs it: its versionstamp, or `undefined` when a check failed. */
-export function commitOf(
+function commitOf(
   store: DenoStore,
   pendingChecks: [unknown, unknown][],
   pending: Pending[],

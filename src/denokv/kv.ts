@@ -9,9 +9,10 @@
 
 import { KvClosedError } from "../errors.ts";
 import { KvQueue } from "../queue/kv_queue.ts";
+import { settle } from "../runtime.ts";
 import { AtomicOperation, COMMIT_VERSIONSTAMP, type EnqueueOptions, type KvCommitResult } from "./atomic.ts";
-import { decodeKey, encodeKey, fromStored, type KvKey, toStored } from "./key.ts";
-import { checkReadKey, MAX_READ_RANGES } from "./limits.ts";
+import { decodeKey, fromStored, type KvKey, toStored } from "./key.ts";
+import { MAX_READ_RANGES, readKey } from "./limits.ts";
 import { KvListIterator, type KvListOptions } from "./list.ts";
 import type { DenoStore, KvEntry, KvEntryMaybe } from "./store.ts";
 import { watchEntries, type WatchOptions } from "./watch.ts";
@@ -96,10 +97,7 @@ export class Kv implements Disposable, AsyncDisposable {
   get<T = unknown>(key: KvKey, _options?: ReadOptions): Promise<KvEntryMaybe<T>> {
     return settle(() => {
       const store = this.#open();
-      const bytes = encodeKey(key);
-      checkReadKey(bytes);
-      const row = store.getOne(toStored(bytes));
-      return row === undefined ? { key: [...key], value: null, versionstamp: null } : store.entry<T>(row, [...key]);
+      return store.maybe<T>(store.getOne(toStored(readKey(key))), key);
     });
   }
 
@@ -112,19 +110,9 @@ export class Kv implements Disposable, AsyncDisposable {
       const store = this.#open();
       if (!Array.isArray(keys)) throw new TypeError("Keys must be an array");
       if (keys.length > MAX_READ_RANGES) throw new TypeError(`Too many ranges (max ${MAX_READ_RANGES})`);
-      const bytes = keys.map((key) => {
-        const encoded = encodeKey(key);
-        checkReadKey(encoded);
-        return encoded;
-      });
-      const stored = bytes.map(toStored);
+      const stored = keys.map((key) => toStored(readKey(key)));
       const rows = store.getMany(stored);
-      return stored.map((k, i) => {
-        const row = rows.get(k);
-        return row === undefined
-          ? { key: [...keys[i]!], value: null, versionstamp: null }
-          : store.entry(row, [...keys[i]!]);
-      }) as { [K in keyof T]: KvEntryMaybe<T[K]> };
+      return stored.map((k, i) => store.maybe(rows.get(k), keys[i]!)) as { [K in keyof T]: KvEntryMaybe<T[K]> };
     });
   }
 
@@ -227,13 +215,4 @@ export function closedError(message: string): Error {
   const error = new BadResource(message);
   Object.defineProperty(error, "code", { value: "KV_CLOSED", enumerable: true, writable: true, configurable: true });
   return error;
-}
-
-/** A call's result as a promise, its exception as a rejection (Deno KV's methods are async). */
-function settle<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { encodeKey } from "./key.ts";
 
 /** The largest key a write may use, in encoded bytes. */
 export const MAX_WRITE_KEY_BYTES = 2048;
@@ -38,6 +39,13 @@ export function checkWriteKey(bytes: Uint8Array): number {
     throw new TypeError(`Key too large for write (max ${MAX_WRITE_KEY_BYTES} bytes)`);
   }
   return bytes.length;
+}
+
+/** The encoded bytes of a key a read uses (its parts checked); `TypeError` past the read limit. */
+export function readKey(key: unknown): Uint8Array {
+  const bytes = encodeKey(key);
+  checkReadKey(bytes);
+  return bytes;
 }
 
 /** The encoded size of a key a read uses; `TypeError` past the limit. */

@@ -7,8 +7,9 @@
  * @module
  */
 
-import { compareBytes, concat, encodeKey, type KvKey, startsWith } from "./key.ts";
-import { checkReadKey, MAX_READ_ENTRIES } from "./limits.ts";
+import { compareBytes, concat, type KvKey, startsWith } from "./key.ts";
+import { MAX_READ_ENTRIES, readKey } from "./limits.ts";
+import { settle } from "../runtime.ts";
 import type { KvEntry } from "./store.ts";
 
 /** Which keys `list` returns. */
@@ -63,12 +64,7 @@ export function selectorKeys(selector: unknown): { prefix?: KvKey; start?: KvKey
 
 /** The encoded range of a selector; `TypeError` with Deno KV's messages when its keys disagree. */
 export function rangeOf(selector: { prefix?: KvKey; start?: KvKey; end?: KvKey }): Range {
-  const encode = (key: KvKey | undefined) => {
-    if (key === undefined) return undefined;
-    const bytes = encodeKey(key);
-    checkReadKey(bytes);
-    return bytes;
-  };
+  const encode = (key: KvKey | undefined) => key === undefined ? undefined : readKey(key);
   const prefix = encode(selector.prefix);
   const start = encode(selector.start);
   const end = encode(selector.end);
@@ -207,11 +203,7 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
 
   /** The next entry. */
   next(): Promise<IteratorResult<KvEntry<T>, undefined>> {
-    try {
-      return Promise.resolve(this.#next());
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.#next());
   }
 
   #next(): IteratorResult<KvEntry<T>, undefined> {

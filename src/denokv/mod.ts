@@ -25,6 +25,7 @@
  */
 
 import { openKv as openCore } from "../../mod.ts";
+import { settle } from "../runtime.ts";
 import { type Kv as CoreKv, kvInternals } from "../kv.ts";
 import type { KvOptions } from "../options.ts";
 import { QueueStore } from "../queue/queue.ts";
@@ -72,13 +73,7 @@ function checkPath(path: unknown): string {
  * @throws {TypeError} For an empty path, a URL, or a path that starts with `:` (other than `":memory:"`).
  */
 export function openKv(path?: string, options?: DenoKvOptions): Promise<Kv> {
-  try {
-    const file = checkPath(path);
-    const opts = { ...options, table: options?.table ?? DEFAULT_TABLE };
-    return Promise.resolve(fromKv(openCore(file, opts)));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return settle(() => fromKv(openCore(checkPath(path), { ...options, table: options?.table ?? DEFAULT_TABLE })));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { SqlRow, SqlValue } from "../driver.ts";
 import { quoteName } from "../names.ts";
 import { LIVE, type Table } from "../table.ts";
 import type { QueueStore } from "../queue/queue.ts";
-import { decodeKey, fromStored, type KvKeyPart, toStored } from "./key.ts";
+import { decodeKey, fromStored, type KvKey, type KvKeyPart, toStored } from "./key.ts";
 import { readValue } from "./value.ts";
 import { combine, type KvU64 } from "./u64.ts";
 import { Kind } from "../codec.ts";
@@ -99,6 +99,11 @@ version = excluded.version`,
       value: readValue(row[1], row[2], this.conn.codec) as T,
       versionstamp: versionstampOf(row[3] as number),
     };
+  }
+
+  /** The entry of `key` read as `row`, or its missing entry (`value` and `versionstamp` null) when there is none. */
+  maybe<T>(row: SqlRow | undefined, key: KvKey): KvEntryMaybe<T> {
+    return row === undefined ? { key: [...key], value: null, versionstamp: null } : this.entry<T>(row, [...key]);
   }
 
   /** The live entry of one key's stored string. */

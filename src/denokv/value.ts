@@ -8,12 +8,11 @@
 
 import { type Codec, decodeValue, encodeValue, Kind } from "../codec.ts";
 import type { SqlValue } from "../driver.ts";
+import { utf8Length } from "../keys.ts";
 import { KvU64 } from "./u64.ts";
 
 /** The largest value, in bytes of its stored form (Deno KV's). */
 export const MAX_VALUE_BYTES = 65536;
-
-const encoder = new TextEncoder();
 
 /** A value's stored form and its size. */
 export interface Stored {
@@ -22,12 +21,16 @@ export interface Stored {
   size: number;
 }
 
+/** The size of a stored form in bytes: a blob's length, a text's UTF-8 length, 8 for a number. */
+export function storedSize(v: SqlValue): number {
+  return v instanceof Uint8Array ? v.length : typeof v === "string" ? utf8Length(v) : 8;
+}
+
 /** The stored form of a value and its size (a value the codec cannot carry throws at once). */
 export function storeValue(value: unknown, codec: Codec): Stored {
   if (value instanceof KvU64) return { v: value.value.toString(), kind: Kind.u64, size: 8 };
   const [v, kind] = encodeValue(value, codec);
-  const size = v instanceof Uint8Array ? v.length : typeof v === "string" ? encoder.encode(v).length : 8;
-  return { v, kind, size };
+  return { v, kind, size: storedSize(v) };
 }
 
 /** A stored value's size; `TypeError` with Deno KV's message past 64 KiB. */

@@ -9,8 +9,8 @@
 
 import type { SqlRow } from "../driver.ts";
 import { type Source, streamOf, Watch } from "../watch/watch.ts";
-import { encodeKey, type KvKey, toStored } from "./key.ts";
-import { checkReadKey, MAX_WATCHED_KEYS } from "./limits.ts";
+import { type KvKey, toStored } from "./key.ts";
+import { MAX_WATCHED_KEYS, readKey } from "./limits.ts";
 import type { DenoStore, KvEntryMaybe } from "./store.ts";
 
 /** Options of `watch`. */
@@ -24,12 +24,7 @@ export function watchEntries(store: DenoStore, keys: KvKey[], options?: WatchOpt
   if (!Array.isArray(keys)) throw new TypeError("Keys must be an array");
   if (keys.length > MAX_WATCHED_KEYS) throw new TypeError(`Too many keys (max ${MAX_WATCHED_KEYS})`);
   const raw = options?.raw ?? false;
-  const bytes = keys.map((key) => {
-    const encoded = encodeKey(key);
-    checkReadKey(encoded);
-    return encoded;
-  });
-  const stored = bytes.map(toStored);
+  const stored = keys.map((key) => toStored(readKey(key)));
   const watched = new Set(stored);
   let seen: string[] | undefined;
   const source: Source<KvEntryMaybe[]> = {
@@ -46,12 +41,7 @@ export function watchEntries(store: DenoStore, keys: KvKey[], options?: WatchOpt
       const versions = stored.map((k) => String(rows.get(k)?.[3] ?? ""));
       if (!first && !raw && versions.every((v, i) => v === seen![i])) return undefined;
       seen = versions;
-      return stored.map((k, i) => {
-        const row = rows.get(k);
-        return row === undefined
-          ? { key: [...keys[i]!], value: null, versionstamp: null }
-          : store.entry(row, [...keys[i]!]);
-      });
+      return stored.map((k, i) => store.maybe(rows.get(k), keys[i]!));
     },
   };
   return streamOf(new Watch(store.conn, store.table.name, source));
