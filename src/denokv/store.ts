@@ -11,7 +11,7 @@ import type { SqlRow, SqlValue } from "../driver.ts";
 import { quoteName } from "../names.ts";
 import { LIVE, type Table } from "../table.ts";
 import type { QueueStore } from "../queue/queue.ts";
-import { decodeKey, fromStored, type KvKey, type KvKeyPart, toStored } from "./key.ts";
+import { type KvKey, type KvKeyPart, toStored } from "./key.ts";
 import { readValue } from "./value.ts";
 import { combine, type KvU64 } from "./u64.ts";
 import { Kind } from "../codec.ts";
@@ -92,8 +92,8 @@ version = excluded.version`,
     };
   }
 
-  /** An entry of a row read by `getOne`, `getMany` or `range` (its key decoded unless given). */
-  entry<T>(row: SqlRow, key: KvKeyPart[] = decodeKey(fromStored(row[0] as string))): KvEntry<T> {
+  /** An entry of a row read by `getOne`, `getMany` or `range`, with its key. */
+  entry<T>(row: SqlRow, key: KvKeyPart[]): KvEntry<T> {
     return {
       key,
       value: readValue(row[1], row[2], this.conn.codec) as T,
