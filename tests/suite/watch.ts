@@ -101,13 +101,14 @@ export function watchTests(test: TestFn, t: Target): void {
 
   test("a thousand watchers of one file cost one look for other processes' commits per poll, not one each", async () => {
     await using kv = await t.open(tempFile(), { pollInterval: 5 });
-    await kv.stats({ reset: true });
     const watches = Array.from({ length: 1000 }, (_, i) => kv.watch([`k${i % 10}`]));
     await Promise.all(watches.map((w) => w.next()));
+    // Counted from a reset taken once every watcher waits, so the time spent setting them up is not in it.
     const start = performance.now();
+    await kv.stats({ reset: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const elapsed = performance.now() - start;
     const polls = (await kv.stats()).polls;
+    const elapsed = performance.now() - start;
     assert.ok(polls >= 1, `the detector polled (${polls})`);
     assert.ok(polls <= elapsed / 5 + 10, `${polls} polls in ${elapsed.toFixed(0)} ms for 1000 watchers`);
     await Promise.all(watches.map((w) => w.return()));
