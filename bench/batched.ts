@@ -1,13 +1,13 @@
 /**
  * `npm run bench:batched [-- --quick]`: batched commits measured.
  *
- * - Micro (Node and Bun, `--micro` runs one runtime): units of "4 writes + 1
- *   read" (get + expire, incr with a TTL, two incr), 16 units per event-loop
- *   task, in the default mode, in batched mode, and inside one explicit
- *   `transaction()` per task.
+ * - In process (Node and Bun, `--micro` runs one runtime): the server's
+ *   request (bench/handler.ts) without HTTP, on every mode of the handler, 16
+ *   requests per event-loop task. `--micro --only=<mode>` runs one mode for
+ *   10 s, for a CPU profile (`node --cpu-prof`, `bun --cpu-prof`).
  * - Server (bench/server.ts on Node's node:http and on Bun.serve): the same
- *   handler on plain Maps, on the default mode and on batched mode, under
- *   autocannon (16 connections, on 127.0.0.1), in rotating order, medians.
+ *   modes under autocannon (16 connections, on 127.0.0.1), in rotating order,
+ *   medians; the audit counter is checked against the requests answered.
  */
 
 import { spawn } from "node:child_process";
@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openKv } from "../mod.ts";
+import { handler, type Mode, MODES, openStore } from "./handler.ts";
 import { rateAsync, roundMedians } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
@@ -28,42 +28,41 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 const nextTask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The server's request in process, without HTTP: 16 requests per event-loop
+ * task (as a server answers the connections one poll found ready), every mode
+ * in rotating rounds; requests per second, medians.
+ */
 async function micro(): Promise<Record<string, number>> {
   const PER_TASK = 16;
   const SLICE = quick ? 150 : 600;
-  const ROUNDS = quick ? 3 : 5;
-  const modes = ["immediate", "batched", "transaction"] as const;
-  const stores = Object.fromEntries(modes.map((m) => {
-    const kv = openKv(join(dir, `micro-${m}.db`), { durability: m === "batched" ? "batched" : "immediate" });
-    kv.setMany(Array.from({ length: 1000 }, (_, i) => [`session:${i}`, { user: i }] as [string, unknown]), {
-      ttl: 3_600_000,
-    });
-    kv.flush();
-    return [m, kv];
-  }));
-  let n = 0;
-  const unit = (kv: typeof stores[string]) => {
-    const id = `session:${n++ % 1000}`;
-    if (kv.get(id) !== undefined) kv.expire(id, 3_600_000);
-    kv.incr(`rate:${id}`, 1, { ttl: 60_000 });
-    kv.incr("audit:requests");
-    kv.incr(`audit:user:${id}`);
-  };
-  // One step is one event-loop task of PER_TASK units.
-  const task = async (mode: typeof modes[number]) => {
-    const kv = stores[mode]!;
-    if (mode === "transaction") {
-      kv.transaction(() => {
-        for (let i = 0; i < PER_TASK; i++) unit(kv);
-      });
-    } else for (let i = 0; i < PER_TASK; i++) unit(kv);
+  const ROUNDS = quick ? 3 : 7;
+  const handlers = Object.fromEntries(MODES.map((m) => [m, handler(openStore(m, join(dir, `micro-${m}.db`)))]));
+  const task = async (mode: Mode) => {
+    const handle = handlers[mode]!;
+    for (let i = 0; i < PER_TASK; i++) handle();
     await nextTask();
   };
-  const rates = await roundMedians(modes, ROUNDS, async (mode) => {
+  const rates = await roundMedians(MODES, ROUNDS, async (mode) => {
     return (await rateAsync(() => task(mode), SLICE, { chunk: 1 })) * PER_TASK;
-  });
-  for (const kv of Object.values(stores)) kv.close();
+  }, { warmup: true });
   return Object.fromEntries(rates);
+}
+
+const only = args.find((a) => a.startsWith("--only="))?.slice(7) as Mode | undefined;
+if (only !== undefined) {
+  if (!MODES.includes(only)) throw new Error(`--only: one of ${MODES.join(", ")}`);
+  const handle = handler(openStore(only, join(dir, `profile-${only}.db`)));
+  const end = performance.now() + 10_000;
+  let requests = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 16; i++) handle();
+    requests += 16;
+    await nextTask();
+  }
+  console.log(`${only}: ${requests} requests in 10 s`);
+  rmSync(dir, { recursive: true, force: true });
+  (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(0);
 }
 
 if (args.includes("--micro")) {
@@ -85,6 +84,8 @@ function run(command: string, argv: string[]): Promise<string> {
     );
   });
 }
+
+const audits: string[] = [];
 
 async function serve(runtime: string, mode: string, seconds: number): Promise<number> {
   const { default: autocannon } = await import("autocannon");
@@ -110,6 +111,15 @@ async function serve(runtime: string, mode: string, seconds: number): Promise<nu
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${runtime}/${mode}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     }
+    // Every request answered was counted once; those autocannon sent but stopped waiting for may be counted too.
+    const audit = Number(await (await fetch(`http://127.0.0.1:${port}/audit`)).text());
+    const { total, sent } = result.requests as { total: number; sent: number };
+    if (!(audit >= total && audit <= sent)) {
+      throw new Error(
+        `${runtime}/${mode}: the audit counter is ${audit} for ${total} requests answered of ${sent} sent`,
+      );
+    }
+    audits.push(`${runtime}/${mode} ${audit} of ${total}..${sent}`);
     return result.requests.average;
   } finally {
     child.kill("SIGTERM");
@@ -123,40 +133,59 @@ const report: Record<string, unknown> = { quick };
 
 say(`### Batched commits${quick ? " (quick)" : ""}`);
 say();
-say("Micro: units of 4 writes + 1 read, 16 per event-loop task (units/s, medians):");
+say(
+  "In process: the server's request without HTTP, 16 per event-loop task (requests/s, medians; us per request; the store's us = a mode's us − no store's):",
+);
 say();
-say("| runtime | default | batched | one transaction per task | batched ÷ default | batched ÷ transaction |");
-say("| --- | ---: | ---: | ---: | ---: | ---: |");
+const head = (cells: string[]) => {
+  say(`| runtime | ${cells.join(" | ")} |`);
+  say(`| --- | ${cells.map(() => "---:").join(" | ")} |`);
+};
+head([...MODES, "batched ÷ Maps", "`touch` ÷ Maps", "batched ÷ raw", "`touch` ÷ raw", "batched ÷ default"]);
+const us = (rate: number) => 1e6 / rate;
 for (const runtime of ["node", "bun"]) {
   const r = JSON.parse(
     await run(`${root}node_modules/.bin/${runtime}`, ["bench/batched.ts", "--micro", ...(quick ? ["--quick"] : [])]),
-  );
+  ) as Record<Mode, number>;
   report[`micro ${runtime}`] = r;
+  const cell = (m: Mode) =>
+    m === "none"
+      ? `${fmt(r[m])} (${us(r[m]).toFixed(1)} us)`
+      : `${fmt(r[m])} (${us(r[m]).toFixed(1)}; store ${(us(r[m]) - us(r.none)).toFixed(1)})`;
+  const x = (a: number, b: number) => (a / b).toFixed(2);
   say(
-    `| ${runtime} | ${fmt(r.immediate)} | ${fmt(r.batched)} | ${fmt(r.transaction)} | ${
-      (r.batched / r.immediate).toFixed(2)
-    } | ${(r.batched / r.transaction).toFixed(2)} |`,
+    `| ${runtime} | ${MODES.map(cell).join(" | ")} | ${x(r.batched, r.maps)} | ${x(r.touch, r.maps)} | ${
+      x(r.batched, r.raw)
+    } | ${x(r.touch, r.raw)} | ${x(r.batched, r.immediate)} |`,
   );
 }
 say();
-const seconds = quick ? 1 : 5;
-const rounds = quick ? 1 : 3;
+const seconds = quick ? 1 : 2;
+const rounds = quick ? 1 : 7;
 say(
   `Server: GET /me under autocannon, 16 connections, ${seconds} s per run, medians of ${rounds} rotating rounds (req/s):`,
 );
 say();
-say("| server | Maps | default | batched | batched ÷ Maps | batched ÷ default |");
-say("| --- | ---: | ---: | ---: | ---: | ---: |");
+say(
+  "| server | no store | Maps | Maps written behind | raw SQL, batched | default | batched | batched, `touch` | Maps ÷ no store | behind ÷ Maps | raw ÷ Maps | batched ÷ Maps | `touch` ÷ Maps | batched ÷ raw | `touch` ÷ raw | batched ÷ default |",
+);
+say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const runtime of ["node", "bun"]) {
-  const modes = ["maps", "immediate", "batched"];
-  const m = Object.fromEntries(await roundMedians(modes, rounds, (mode) => serve(runtime, mode, seconds)));
+  const m = Object.fromEntries(await roundMedians(MODES, rounds, (mode) => serve(runtime, mode, seconds)));
   report[`server ${runtime}`] = m;
+  const r = (a: number, b: number) => (a / b).toFixed(2);
   say(
-    `| ${runtime === "bun" ? "Bun.serve" : "node:http"} | ${fmt(m.maps!)} | ${fmt(m.immediate!)} | ${
-      fmt(m.batched!)
-    } | ${(m.batched! / m.maps!).toFixed(2)} | ${(m.batched! / m.immediate!).toFixed(2)} |`,
+    `| ${runtime === "bun" ? "Bun.serve" : "node:http"} | ${fmt(m.none!)} | ${fmt(m.maps!)} | ${fmt(m.behind!)} | ${
+      fmt(m.raw!)
+    } | ${fmt(m.immediate!)} | ${fmt(m.batched!)} | ${fmt(m.touch!)} | ${r(m.maps!, m.none!)} | ${
+      r(m.behind!, m.maps!)
+    } | ${r(m.raw!, m.maps!)} | ${r(m.batched!, m.maps!)} | ${r(m.touch!, m.maps!)} | ${r(m.batched!, m.raw!)} | ${
+      r(m.touch!, m.raw!)
+    } | ${r(m.batched!, m.immediate!)} |`,
   );
 }
+say();
+say(`The audit counter, checked after every run (counted of answered..sent): ${audits.join(", ")}`);
 console.log(lines.join("\n"));
 console.log(JSON.stringify(report));
 rmSync(dir, { recursive: true, force: true });
