@@ -23,6 +23,7 @@ export function kvSubject(name: string, driver: string, kv: Kv): Subject {
     keys: (start, end, limit) => kv.keys({ start, end }, { limit }),
     count: (start, end) => kv.count({ start, end }),
     incr: (k) => kv.incr(k),
+    transaction: (fn) => kv.transaction(fn),
     close: () => kv.close(),
   };
 }
@@ -108,6 +109,16 @@ export function rawSubject(name: string, driver: string, db: RawDatabase, pragma
     keys: (start, end, limit) => (fifty(limit), keys.all(start, end, Date.now())),
     count: (start, end) => (count.get(start, end, Date.now()) as { n: number }).n,
     incr: (k) => (incr.get(k) as { v: number }).v,
+    transaction(fn) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        fn();
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+    },
     close: () => db.close(),
   };
 }

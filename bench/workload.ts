@@ -25,6 +25,8 @@ export interface Subject {
   keys?(start: string, end: string, limit: number): unknown;
   count?(start: string, end: string): unknown;
   incr?(key: string): unknown;
+  /** Runs `fn` in one transaction (sync subjects of SQLite only). */
+  transaction?(fn: () => void): unknown;
   close(): unknown;
 }
 
@@ -63,8 +65,10 @@ interface Op {
   units: number;
   step: Step;
   needs?: keyof Subject;
-  /** Untimed work before each measurement. */
+  /** Untimed work before each measurement, for `count` steps. */
   before?: (s: Subject, from: number, count: number) => unknown;
+  /** The steps `before` prepares for (by default `deletePool`). */
+  pool?: number;
 }
 
 /** Writes the data set into every subject. */
@@ -118,6 +122,33 @@ export async function runWorkload(subjects: Subject[], options: WorkloadOptions)
     { name: "list 50 keys only", units: 1, step: (s, i) => s.keys!(...window(i, keys), 50), needs: "keys" },
     { name: "count of a 50-key range", units: 1, step: (s, i) => s.count!(...window(i, keys)), needs: "count" },
     { name: "incr", units: 1, step: (s, i) => s.incr!(`counter:${i % 100}`), needs: "incr" },
+    // The statements without a commit each: 100 in one transaction, counted per statement.
+    {
+      name: "incr (100 in a transaction)",
+      units: 100,
+      step: (s, i) =>
+        s.transaction!(() => {
+          for (let j = 0; j < 100; j++) s.incr!(`counter:${(i + j) % 100}`);
+        }),
+      needs: "transaction",
+    },
+    {
+      name: "delete (100 in a transaction)",
+      units: 100,
+      pool: Math.ceil(options.deletePool / 20),
+      before: async (s, from, count) => {
+        for (let i = from; i < from + count * 100; i += 1000) {
+          const b: [string, string][] = [];
+          for (let j = i; j < Math.min(from + count * 100, i + 1000); j++) b.push([`del:${j}`, VALUE]);
+          await s.setBatch(b);
+        }
+      },
+      step: (s, i) =>
+        s.transaction!(() => {
+          for (let j = 0; j < 100; j++) s.delete(`del:${deleteBase + i * 100 + j}`);
+        }),
+      needs: "transaction",
+    },
   ];
   const results: OpResult[] = [];
   for (const op of ops) {
@@ -129,8 +160,9 @@ export async function runWorkload(subjects: Subject[], options: WorkloadOptions)
       let limit = Infinity;
       if (op.before) {
         deleteBase += 10_000_000;
-        limit = options.deletePool - 16;
-        await op.before(s, deleteBase, options.deletePool);
+        const pool = op.pool ?? options.deletePool;
+        limit = pool - 16;
+        await op.before(s, deleteBase, pool);
       }
       const from = op.before ? 0 : (round + 1) * 1_000_003;
       const step = (i: number) => op.step(s, i);
