@@ -22,6 +22,8 @@ export const settings = {
   rounds: quick ? 3 : 5,
   slice: quick ? 40 : 250,
   deletePool: quick ? 5_000 : 40_000,
+  /** `--only=<op>,<op>`: run only these operations of the workload, and no scale part. */
+  only: proc.argv.find((a) => a.startsWith("--only="))?.slice(7).split(","),
   /** The store sizes of the scale part: 10k and 1M (quick: 100k); `--scale=N` sets the largest. */
   sizes: [10_000, scaleArg ? Number(scaleArg.slice(8)) : quick ? 100_000 : 1_000_000],
 };
@@ -75,7 +77,7 @@ export async function runRunner(spec: RunnerSpec): Promise<void> {
   await fill(subjects, settings.keys);
   const results = await runWorkload(subjects, settings);
   for (const s of subjects) await s.close();
-  const report = await runScale(
+  const report = settings.only ? undefined : await runScale(
     scale.driver,
     (path, now) => scale.openKv(path, now ? { now } : undefined),
     (path) => rawSubject("raw", scale.driver, scale.openRaw(path), PRAGMAS),
@@ -90,7 +92,7 @@ export async function runRunner(spec: RunnerSpec): Promise<void> {
     settings,
     subjects: describe(subjects),
     results,
-    scale: [report],
+    scale: report ? [report] : [],
     notes: spec.notes,
   });
   cleanup();
