@@ -295,7 +295,7 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
     const conn = this.#checkWrite("touch key");
     checkKey(key, "touch key");
     const now = conn.now();
-    const row = this.#table.touch.all([ttlToTime(ttl, now, "touch key"), key, now])[0];
+    const row = this.#table.touch.get([ttlToTime(ttl, now, "touch key"), key, now]);
     if (!countLookup(conn, row)) return undefined;
     conn.changed(this.#table.name, key);
     return decodeValue(row[0], row[1], conn.codec) as T;

@@ -255,7 +255,7 @@ export function deleteMany(conn: Connection, table: Table, keysOrQuery: readonly
 
 /** `take`: the row the key held (`v, kind, expire_time`) when it was live, deleted in one statement. */
 export function take(conn: Connection, table: Table, key: string): SqlRow | undefined {
-  const row = table.take.all([key])[0] ?? tags.takeTagged(conn, table, key);
+  const row = table.take.get([key]) ?? tags.takeTagged(conn, table, key);
   if (!countLookup(conn, row)) return undefined;
   conn.counters.deletes++;
   conn.changed(table.name, key);
@@ -274,7 +274,7 @@ export function incr(
   const expiry = expiryOf(options ?? {}, now, "increment key") ?? null;
   if (typeof by === "number" && Number.isSafeInteger(by)) {
     // The common cases, a new counter or a live integer one, are one statement.
-    const row = table.addInteger.all([BigInt(by), conn.nextVersion(now), key, now, expiry])[0];
+    const row = table.addInteger.get([BigInt(by), conn.nextVersion(now), key, now, expiry]);
     if (row !== undefined) {
       conn.counters.sets++;
       conn.changed(table.name, key);
