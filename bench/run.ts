@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --compare] [-- --scale=N]`: runs the
+ * `npm run bench [-- --quick] [-- --compare] [-- --scale=N] [-- --workload]`: runs the
  * runner of every runtime, prints one table per runtime (ops/s and the ratios
  * that the targets speak of), the scale checks, and writes the results as
  * JSON under bench/results/. `--compare` prints the change of every ratio
- * against the newest earlier result of the same kind.
+ * against the newest earlier result of the same kind. `--workload` runs only
+ * the runtimes' runners, not the benchmarks that print tables of their own.
  */
 
 import { spawnSync } from "node:child_process";
@@ -17,6 +18,8 @@ const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const compare = args.includes("--compare");
+/** Only the runtimes' runners (the workload and scale tables), not the runners with tables of their own. */
+const workloadOnly = args.includes("--workload");
 const pass = args.filter((a) => a === "--quick" || a.startsWith("--scale="));
 const runs: [string, string[]][] = [
   [bin("node"), ["bench/node.ts", ...pass]],
@@ -123,7 +126,8 @@ for (const report of reports) {
   if (report.notes.length) say();
 }
 // The runners that print tables of their own: the caching half (bench/cache.ts)
-// on Node and Bun, batched commits (bench/batched.ts), the Keyv adapters
+// on Node and Bun, batched commits (bench/batched.ts), what each rule of the
+// contract costs (bench/rules.ts) on all three, the Keyv adapters
 // (bench/keyv.ts), the async client (bench/async.ts), watch, queues and the
 // change feed across processes (bench/watch.ts) and the Deno KV facade beside
 // Deno KV and the core (bench/denokv.ts) on all three. Each prints its tables,
@@ -133,6 +137,9 @@ const tableRunners: [string, string[]][] = [
   [bin("node"), ["bench/cache.ts"]],
   [bin("bun"), ["bench/cache.ts"]],
   [bin("node"), ["bench/batched.ts"]],
+  [bin("node"), ["bench/rules.ts"]],
+  [bin("bun"), ["bench/rules.ts"]],
+  [bin("deno"), ["run", "-A", "bench/rules.ts"]],
   [bin("node"), ["bench/keyv.ts"]],
   [bin("node"), ["bench/async.ts"]],
   [bin("bun"), ["bench/async.ts"]],
@@ -144,7 +151,7 @@ const tableRunners: [string, string[]][] = [
   [bin("bun"), ["bench/denokv.ts"]],
   [bin("deno"), ["run", "-A", "--unstable-kv", "bench/denokv.ts"]],
 ];
-for (const [command, script] of tableRunners) {
+for (const [command, script] of workloadOnly ? [] : tableRunners) {
   const r = spawnSync(command, [...script, ...(quick ? ["--quick"] : [])], {
     cwd: root,
     encoding: "utf8",
