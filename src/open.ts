@@ -34,14 +34,73 @@ function checkPath(path: unknown): string {
   return path;
 }
 
-function makeParent(path: string): void {
-  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+/** The `code` of a file-system error, if it has one. */
+function fsCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Creates the folders missing above `file`, one level at a time (a recursive
+ * `mkdirSync` never returns under `/proc` on Node), and throws an error that
+ * names the folder and the cause when one cannot be made: a file in the way
+ * (ENOTDIR), a read-only file system (EROFS), no permission (EACCES, EPERM).
+ */
+function makeParent(file: string): void {
+  const cut = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
   if (cut <= 0) return;
-  try {
-    mkdirSync(path.slice(0, cut), { recursive: true });
-  } catch {
-    // Without permission to create it, the open below reports a missing folder.
+  const missing: string[] = [];
+  for (let at = file.slice(0, cut);;) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(at).isDirectory();
+    } catch (error) {
+      const code = fsCode(error);
+      if (code === "ENOENT" && dirname(at) !== at) {
+        missing.push(at);
+        at = dirname(at);
+        continue;
+      }
+      // A file above it: the folder above is looked at, to name the file.
+      if (code === "ENOTDIR" && dirname(at) !== at) {
+        missing.length = 0;
+        at = dirname(at);
+        continue;
+      }
+      // Not ours to look at (Deno without read permission above the store's folder, say): the folders below
+      // are made, and making them says what is wrong, if anything is.
+      break;
+    }
+    if (!isFolder) throw cannotCreate(file, at, "ENOTDIR", undefined);
+    break;
   }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      const code = fsCode(error);
+      if (code !== "EEXIST") throw cannotCreate(file, folder, code ?? "", error);
+    }
+  }
+}
+
+function cannotCreate(file: string, folder: string, code: string, cause: unknown): KvError {
+  const parent = JSON.stringify(dirname(folder));
+  if (code === "ENOTDIR") {
+    return new KvError(
+      `Cannot open ${JSON.stringify(file)}: ${JSON.stringify(folder)} is a file, not a folder (ENOTDIR)`,
+    );
+  }
+  if (code === "EROFS") {
+    return new KvReadOnlyError(
+      `Cannot open ${JSON.stringify(file)} for writing: the folder ${parent} is on a read-only file system (EROFS)`,
+      { cause },
+    );
+  }
+  const why = code === "EACCES" || code === "EPERM"
+    ? `the folder ${parent} is not writable by this process`
+    : `the folder ${JSON.stringify(folder)} cannot be created`;
+  return new KvError(`Cannot open ${JSON.stringify(file)}: ${why}${code ? ` (${code})` : ""}`, { cause });
 }
 
 /**
@@ -67,6 +126,11 @@ export function openWith(path: unknown, options: KvOptions | undefined, openData
   try {
     return open(file);
   } catch (error) {
+    if (!isMemory(file) && isFolder(file)) {
+      throw new KvError(`Cannot open ${JSON.stringify(file)}: it is a folder, not a database file (EISDIR)`, {
+        cause: error,
+      });
+    }
     if (!noShm.has(error as object)) {
       const writable = resolved.readOnly || isMemory(file) || !(error instanceof KvError) ||
         (error.code !== "KV_ERROR" && error.code !== "KV_READ_ONLY");
@@ -125,6 +189,14 @@ function notWritable(file: string, cause: unknown): KvReadOnlyError | undefined 
 
 /** Errors of a read-only open that failed for want of a writable -shm. */
 const noShm = new WeakSet<object>();
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 function fileSize(path: string): number {
   try {

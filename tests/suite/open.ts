@@ -1,16 +1,20 @@
 import { assert } from "../assert.ts";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KvClosedError, KvReadOnlyError } from "../../src/errors.ts";
+import { KvClosedError, KvError, KvReadOnlyError } from "../../src/errors.ts";
 import { syncOnly, type Target, type TestFn } from "../harness.ts";
-import { rawAll, tempDir, tempFile } from "../util.ts";
+import { noNodeSqlite } from "../../src/runtime.ts";
+import { cannotMount, mountTmpfs, rawAll, tempDir, tempFile } from "../util.ts";
 
 /** Opening and closing a store: options, paths, pragmas, fromDatabase, read-only stores, close and using. */
 export function openTests(test: TestFn, t: Target): void {
   test("bad options are refused before anything is opened", async () => {
     const dir = tempDir();
     const path = join(dir, "sub", "x.db");
-    await assert.rejects(async () => await t.open(path, { bogus: 1 } as never), TypeError);
+    await assert.rejects(
+      async () => await t.open(path, { bogus: 1 } as never),
+      (e: unknown) => e instanceof TypeError && /unknown option "bogus" \(known: .*durability.*\)/.test(e.message),
+    );
     await assert.rejects(async () => await t.open(path, { journalMode: "memory" as never }), RangeError);
     await assert.rejects(async () => await t.open(path, { synchronous: "extra" as never }), RangeError);
     await assert.rejects(async () => await t.open(path, { busyTimeout: -1 }), RangeError);
@@ -21,6 +25,44 @@ export function openTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await t.open(""), RangeError);
     assert.equal(existsSync(path), false);
   });
+
+  test("node:sqlite missing: the error names the Node.js it needs and what works on this one", () => {
+    assert.match(
+      noNodeSqlite({ node: "20.20.2" }),
+      /Node\.js 20\.20\.2: it needs Node\.js 22\.13 or newer.*better-sqlite3/,
+    );
+    assert.equal(noNodeSqlite({ node: "1.2.0", bun: "1.2.0" }), "node:sqlite is not available in this runtime");
+  });
+
+  test("a path that cannot hold a store says why: a file in the way (ENOTDIR), a folder in its place (EISDIR)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "file");
+    writeFileSync(file, "not a folder");
+    const named = (code: string, path: string) => (e: unknown): boolean =>
+      e instanceof KvError && !(e instanceof KvReadOnlyError) && e.message.includes(code) &&
+      e.message.includes(JSON.stringify(path));
+    await assert.rejects(async () => await t.open(join(file, "sub", "x.db")), named("ENOTDIR", file));
+    writeFileSync(join(dir, "a-file"), "");
+    await assert.rejects(async () => await t.open(join(dir, "a-file", "x.db")), named("ENOTDIR", join(dir, "a-file")));
+    mkdirSync(join(dir, "folder.db"));
+    await assert.rejects(async () => await t.open(join(dir, "folder.db")), named("EISDIR", join(dir, "folder.db")));
+    assert.equal(existsSync(join(file, "sub")), false);
+  });
+
+  test("a folder that cannot be made on a read-only file system is KvReadOnlyError naming it and EROFS", async () => {
+    const mount = mountTmpfs("1m");
+    try {
+      mount.readOnly();
+      const path = join(mount.dir, "data", "x.db");
+      await assert.rejects(
+        async () => await t.open(path),
+        (e: unknown) =>
+          e instanceof KvReadOnlyError && e.message.includes("EROFS") && e.message.includes(join(mount.dir, "data")),
+      );
+    } finally {
+      mount.unmount();
+    }
+  }, { skip: cannotMount() });
 
   test("parent folders are created, and no path means memory", async () => {
     const dir = tempDir();

@@ -1,9 +1,11 @@
 import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
+import { chmodSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openKv } from "../../mod.ts";
 import type { TestFn } from "../harness.ts";
-import { rawExec, tempFile } from "../util.ts";
+import { rawExec, tempDir, tempFile } from "../util.ts";
 import type { Driver } from "../../src/driver.ts";
 
 const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
@@ -26,11 +28,20 @@ export function currentRuntime(): Runtime {
   return { name: "node", command: exe, args: [] };
 }
 
+/** Why this process cannot start another one as the user nobody (to be refused a folder), or undefined when it can. */
+function asNobody(): string | undefined {
+  const p = (globalThis as { process?: { platform?: string; getuid?: () => number } }).process;
+  if (p?.platform !== "linux") return "setpriv is Linux's";
+  if (p.getuid?.() !== 0) return "starting a process as nobody needs root";
+  return existsSync("/usr/bin/setpriv") ? undefined : "setpriv (util-linux) is not installed";
+}
+
 /** Starts the worker; resolves with its output lines once it exits. */
 export function runWorker(
   rt: Runtime,
   args: string[],
   onLine?: (line: string) => void,
+  timeoutMs = 60_000,
 ): Promise<{ code: number | null; lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = rt.env === undefined
@@ -40,7 +51,7 @@ export function runWorker(
     const lines: string[] = [];
     let buffer = "";
     let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       buffer += chunk;
@@ -85,6 +96,41 @@ export function runCommand(
 /** Real second processes on the same file. */
 export function processTests(test: TestFn, raw: (path: string) => Driver): void {
   const rt = currentRuntime();
+
+  test(`a ${rt.name} process opening a store in a folder that cannot be made under /proc fails at once`, async () => {
+    // A recursive mkdirSync never returns there on Node; the process is killed after 20 s if it hangs.
+    const started = performance.now();
+    const r = await runWorker(rt, ["open-error", "/proc/kvsqlite-none/sub/x.db"], undefined, 20_000);
+    assert.equal(r.code, 0, `the process ended with ${r.code} after ${Math.round(performance.now() - started)} ms`);
+    assert.match(
+      r.lines[0] ?? "",
+      /^KvError KV_ERROR Cannot open "\/proc\/kvsqlite-none\/sub\/x\.db": .*\/proc\/kvsqlite-none/,
+    );
+  }, {
+    skip: (globalThis as { process?: { platform?: string } }).process?.platform === "linux"
+      ? undefined
+      : "/proc is Linux's",
+  });
+
+  test(`a ${rt.name} process without permission to make the store's folder is told which folder and why`, async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755); // readable by others, writable by its owner (root) only
+    const path = join(dir, "sub", "x.db");
+    const nobody = {
+      ...rt,
+      command: "setpriv",
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", rt.command, ...rt.args],
+    };
+    const r = await runWorker(nobody, ["open-error", path], undefined, 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.lines[0],
+      `KvError KV_ERROR Cannot open ${JSON.stringify(path)}: the folder ${
+        JSON.stringify(dir)
+      } is not writable by this process (EACCES)`,
+    );
+    assert.equal(existsSync(join(dir, "sub")), false);
+  }, { skip: asNobody() });
 
   test(`two ${rt.name} processes incrementing one counter lose no write`, async () => {
     const path = tempFile();
