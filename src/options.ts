@@ -176,7 +176,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN.includes(key)) throw new TypeError(`Cannot open store: unknown option ${JSON.stringify(key)}`);
+    if (!KNOWN.includes(key)) {
+      throw new TypeError(`Cannot open store: unknown option ${JSON.stringify(key)} (known: ${KNOWN.join(", ")})`);
+    }
   }
   const table = o.table ?? "kv";
   checkName(table, "table", "open store");

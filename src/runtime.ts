@@ -14,6 +14,28 @@ export function builtin<T>(id: string): T | undefined {
 }
 
 /** Whether this is Deno. */
+/** `process.versions` (empty where there is no `process`). */
+export function processVersions(): Record<string, string | undefined> {
+  return (globalThis as { process?: { versions?: Record<string, string> } }).process?.versions ?? {};
+}
+
+/**
+ * Why `node:sqlite` cannot be loaded here, for the error that says so: on a
+ * Node.js before 22.13 (where it is missing or behind a flag), which version is
+ * needed and what works on this one.
+ *
+ * @param versions `process.versions` of the runtime.
+ * @returns The sentence.
+ */
+export function noNodeSqlite(versions: Record<string, string | undefined>): string {
+  const node = versions.node;
+  if (versions.bun === undefined && versions.deno === undefined && node !== undefined) {
+    return `node:sqlite is not available in Node.js ${node}: it needs Node.js 22.13 or newer; ` +
+      `on this Node.js, open the store with better-sqlite3 ("@kvsqlite/kvsqlite/better-sqlite3")`;
+  }
+  return "node:sqlite is not available in this runtime";
+}
+
 export function isDeno(): boolean {
   return typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 }
