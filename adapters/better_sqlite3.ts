@@ -17,7 +17,7 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
-import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync, workerScript } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
@@ -248,5 +248,5 @@ export async function openKvAsync(path: string | undefined, options: BetterAsync
   }
   const { Database: _, ...rest } = options;
   const id = typeof Database === "string" ? Database : driverName(Database);
-  return await openAsync(import.meta.url, path, rest, { option: "Database", id });
+  return await openAsync(workerScript(import.meta.url, "better_sqlite3"), path, rest, { option: "Database", id });
 }

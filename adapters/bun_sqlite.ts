@@ -16,7 +16,7 @@
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
 import { builtin } from "../src/runtime.ts";
-import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync, workerScript } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
@@ -122,5 +122,5 @@ export function fromDatabase(db: BunDatabaseLike, options?: KvOptions): Kv {
  * ```
  */
 export function openKvAsync(path?: string, options?: KvAsyncOptions): Promise<KvAsync> {
-  return openAsync(import.meta.url, path, options);
+  return openAsync(workerScript(import.meta.url, "bun_sqlite"), path, options);
 }

@@ -16,8 +16,8 @@
 
 import type { Driver, SqlRow, SqlValue, Statement } from "../src/driver.ts";
 import { fromDriver, openWith } from "../src/open.ts";
-import { builtin } from "../src/runtime.ts";
-import { type KvAsync, type KvAsyncOptions, openAsync } from "../src/async/client.ts";
+import { builtin, noNodeSqlite, processVersions } from "../src/runtime.ts";
+import { type KvAsync, type KvAsyncOptions, openAsync, workerScript } from "../src/async/client.ts";
 import type { Kv } from "../src/kv.ts";
 import type { KvOptions } from "../src/options.ts";
 
@@ -128,7 +128,7 @@ type NodeSqlite = {
 export function openKv(path?: string, options?: KvOptions): Kv {
   return openWith(path, options, (file, readOnly) => {
     const mod = builtin<NodeSqlite>("node:sqlite");
-    if (mod === undefined) throw new Error("node:sqlite is not available in this runtime");
+    if (mod === undefined) throw new Error(noNodeSqlite(processVersions()));
     return nodeSqliteDriver(new mod.DatabaseSync(file, { readOnly }));
   }, "node:sqlite");
 }
@@ -163,5 +163,5 @@ export function fromDatabase(db: DatabaseSyncLike, options?: KvOptions): Kv {
  * ```
  */
 export function openKvAsync(path?: string, options?: KvAsyncOptions): Promise<KvAsync> {
-  return openAsync(import.meta.url, path, options);
+  return openAsync(workerScript(import.meta.url, "node_sqlite"), path, options);
 }

@@ -43,7 +43,8 @@ interface PortLike {
 
 /** What opening an async store needs besides the path and options. */
 export interface ChannelInit {
-  adapter: string;
+  /** The adapter's worker script. */
+  script: URL;
   path: string | undefined;
   options: Record<string, unknown>;
   require?: { option: string; id: string } | undefined;
@@ -108,7 +109,6 @@ export class Channel {
     const data: WorkerInit = {
       port: port2 as unknown as WorkerInit["port"],
       bell: this.#bell,
-      adapter: init.adapter,
       path: init.path,
       options: init.options,
       clock: init.now !== undefined,
@@ -117,9 +117,8 @@ export class Channel {
       ...(this.#mark === undefined ? {} : { bytesMark: this.#mark }),
       ...(init.require === undefined ? {} : { require: init.require }),
     };
-    const script = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker.ts", import.meta.url);
     try {
-      this.#worker = new Worker(script, { workerData: data, transferList: [port2] as never });
+      this.#worker = new Worker(init.script, { workerData: data, transferList: [port2] as never });
     } catch (error) {
       // Deno asks for read access to the worker's module when it is a local file.
       throw new KvError(`Cannot start the store's worker thread: ${(error as Error).message}`, { cause: error });

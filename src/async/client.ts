@@ -514,17 +514,29 @@ function checkTransactionTimeout(value: unknown): number {
 }
 
 /**
- * Opens a store in a worker thread through the adapter module at `adapter`
- * (whose `openKv` the worker calls).
+ * The worker script of an adapter: `adapters/worker/<name>.ts` beside the
+ * adapter at `adapterUrl` (`.js` when the package runs compiled).
  *
- * @param adapter The adapter module's URL.
+ * @param adapterUrl The adapter module's `import.meta.url`.
+ * @param name The adapter's file name, without its extension.
+ * @returns The script's URL.
+ */
+export function workerScript(adapterUrl: string, name: string): URL {
+  return new URL(`./worker/${name}${adapterUrl.endsWith(".js") ? ".js" : ".ts"}`, adapterUrl);
+}
+
+/**
+ * Opens a store in a worker thread started on `script`, an adapter's worker
+ * entry (`adapters/worker/`), which serves the store that adapter opens.
+ *
+ * @param script The worker script ({@link workerScript}).
  * @param path The file.
  * @param options As for `openKv()`, but `codec`.
  * @param require An option that is a class, given by module id (better-sqlite3's `Database`).
  * @returns The store, once the worker has opened it.
  */
 export async function openAsync(
-  adapter: string,
+  script: URL,
   path: string | undefined,
   options: KvAsyncOptions | undefined,
   require?: { option: string; id: string },
@@ -551,7 +563,7 @@ export async function openAsync(
       `Cannot open store: the options cannot be sent to the worker thread (${(error as Error).message})`,
     );
   }
-  const channel = await Channel.open({ adapter, path, options: rest, require, now, onCommitError, transactionTimeout });
+  const channel = await Channel.open({ script, path, options: rest, require, now, onCommitError, transactionTimeout });
   const kv = new KvAsync(channel, [], 0);
   const sweepInterval = resolved.sweepInterval;
   if (sweepInterval > 0) {

@@ -137,8 +137,6 @@ export interface WorkerInit {
   port: Port;
   /** [0]: rung by the caller after each post; [1]: rung by the worker after each reply. */
   bell: Int32Array;
-  /** The adapter module whose `openKv` opens the store. */
-  adapter: string;
   path: string | undefined;
   options: Record<string, unknown>;
   /** An option that is a class (better-sqlite3's `Database`), given as a module to require. */

@@ -1,12 +1,14 @@
 /**
  * The worker thread behind `openKvAsync()`: it opens the store with the
- * caller's adapter and runs the calls the client posts, in order, on the same
+ * adapter's `openKv` and runs the calls the client posts, in order, on the same
  * synchronous core. A `transaction()` keeps the thread inside the core's own
  * `transaction(fn)` while the caller's async function runs, taking the calls
  * of that transaction off the port synchronously; calls from outside it wait,
  * in order, until it ends.
  *
- * Not an entry point: `src/async/client.ts` starts it.
+ * Not an entry point: each adapter's worker script (`adapters/worker/`) calls
+ * {@link serveStore} with its `openKv`, so that the adapter is a static import the
+ * package's module graph shows, and `src/async/client.ts` starts that script.
  *
  * @module
  */
@@ -419,7 +421,10 @@ function finish(): void {
   sendReplies();
 }
 
-async function start(): Promise<void> {
+/** What the worker opens the store with: an adapter's `openKv` (its options as the client sent them). */
+export type OpenKv = (path: string | undefined, options: never) => Kv;
+
+function start(openKv: OpenKv): void {
   const options: Record<string, unknown> = { ...init.options };
   if (init.clock) options.now = () => time;
   if (init.onCommitError) options.onCommitError = (error: KvError) => post({ commitError: toWire(error) });
@@ -427,8 +432,7 @@ async function start(): Promise<void> {
     if (init.require !== undefined) {
       options[init.require.option] = createRequire(`${process.cwd()}/`)(init.require.id);
     }
-    const adapter = await import(init.adapter) as { openKv(path?: string, options?: object): Kv };
-    root = adapter.openKv(init.path, options);
+    root = openKv(init.path, options as never);
   } catch (error) {
     // As from openKv: bad arguments are TypeError or RangeError, every other failure a KvError.
     const known = error instanceof KvError || error instanceof TypeError || error instanceof RangeError;
@@ -455,4 +459,12 @@ async function start(): Promise<void> {
   post({ replies: [[0, undefined]] });
 }
 
-if (port !== undefined) void start();
+/**
+ * Serves the store `openKv` opens to the client that started this thread;
+ * does nothing outside such a thread (a doc test, a type check).
+ *
+ * @param openKv The adapter's `openKv`.
+ */
+export function serveStore(openKv: OpenKv): void {
+  if (port !== undefined) start(openKv);
+}

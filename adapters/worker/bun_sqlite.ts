@@ -1,0 +1,11 @@
+/**
+ * The worker thread of `openKvAsync()` over bun:sqlite: `src/async/worker.ts`
+ * serving the store this adapter opens. Started by the client, never imported.
+ *
+ * @module
+ */
+
+import { openKv } from "../bun_sqlite.ts";
+import { serveStore } from "../../src/async/worker.ts";
+
+serveStore(openKv);
