@@ -22,6 +22,7 @@
 import { checkFunction, checkOptions, checkString, typeName } from "./check.ts";
 import { checkKey, MAX_KEY_BYTES, utf8Length } from "./keys.ts";
 import { Kv } from "./kv.ts";
+import { KvAsync } from "./async/client.ts";
 import { checkName } from "./names.ts";
 import { isAsyncFunction } from "./runtime.ts";
 import { Engine, type MemoStats } from "./cache/engine.ts";
@@ -75,6 +76,12 @@ const CACHE_OPTIONS = ["ttl", "when", "staleWhileRevalidate", "tags", "lease"];
 const MEMOIZE_OPTIONS = [...CACHE_OPTIONS, "kv", "name", "namespace", "key", "memory"];
 
 function checkStore(kv: unknown, what: string): Kv {
+  if (kv instanceof KvAsync) {
+    // A memoized sync function, peek() and the L1's freshness read the store in the caller's own call.
+    throw new TypeError(
+      `Cannot ${what}: kv must be a synchronous store from openKv(); a store from openKvAsync() cannot answer within the call. Open the same file with openKv() for the cache (both can stay open)`,
+    );
+  }
   if (!(kv instanceof Kv)) {
     throw new TypeError(`Cannot ${what}: kv must be a store from openKv(), received ${typeName(kv)}`);
   }

@@ -17,7 +17,9 @@
 import { EventEmitter } from "node:events";
 import { openKv } from "../mod.ts";
 import { Kv } from "./kv.ts";
+import { KvAsync } from "./async/client.ts";
 import type { KvOptions } from "./options.ts";
+import { typeName } from "./check.ts";
 
 /** What Keyv hands to `setMany`. */
 export interface KeyvEntry {
@@ -50,18 +52,27 @@ export class KeyvKvsqlite extends EventEmitter {
   namespace: string | undefined;
   /** Expiry is stored with each key. */
   readonly ttlSupport = true;
-  readonly #kv: Kv;
+  readonly #kv: Kv | KvAsync;
   readonly #owned: boolean;
 
   /**
    * Creates the adapter over a store, or over a file it opens itself.
    *
-   * @param kvOrPath An open store (left open by `disconnect()`), or a file to open with the runtime's driver (`":memory:"` when omitted).
+   * @param kvOrPath An open store, from `openKv()` or `openKvAsync()` (left open by `disconnect()`), or a file to open with the runtime's driver (`":memory:"` when omitted).
    * @param options Options of `openKv()` when a path is given.
    */
-  constructor(kvOrPath?: Kv | string, options?: KvOptions) {
+  constructor(kvOrPath?: Kv | KvAsync | string, options?: KvOptions) {
     super();
-    if (kvOrPath instanceof Kv) {
+    if (
+      kvOrPath !== undefined && typeof kvOrPath !== "string" && !(kvOrPath instanceof Kv || kvOrPath instanceof KvAsync)
+    ) {
+      throw new TypeError(
+        `Cannot create KeyvKvsqlite: pass a store from openKv() or openKvAsync(), or a file path, received ${
+          typeName(kvOrPath)
+        }`,
+      );
+    }
+    if (kvOrPath instanceof Kv || kvOrPath instanceof KvAsync) {
       if (options !== undefined) throw new TypeError("Cannot create KeyvKvsqlite: options go with a path, not a store");
       this.#kv = kvOrPath;
       this.#owned = false;
@@ -77,17 +88,27 @@ export class KeyvKvsqlite extends EventEmitter {
    * store's error, which is also emitted as `error` (Keyv forwards its store's
    * error events to its own, and swallows a rejected `get` unless told to throw).
    */
-  #run<T>(fn: () => T): Promise<T> {
+  #run<T>(fn: () => T | Promise<T>): Promise<T> {
+    let result: Promise<T>;
     try {
-      return Promise.resolve(fn());
+      result = Promise.resolve(fn());
     } catch (error) {
-      if (this.listenerCount("error") > 0) this.emit("error", error);
-      return Promise.reject(error);
+      result = Promise.reject(error);
     }
+    return result.catch((error) => {
+      if (this.listenerCount("error") > 0) this.emit("error", error);
+      throw error;
+    });
   }
 
-  #space(namespace = this.namespace): Kv {
-    return namespace === undefined || namespace === "" ? this.#kv : this.#kv.namespace(namespace);
+  /**
+   * The store of a namespace. Typed as the async store: a sync `Kv` answers the
+   * same calls with values instead of promises, and every caller here awaits
+   * the answer (through `#run`), so both serve alike.
+   */
+  #space(namespace = this.namespace): KvAsync {
+    const kv = this.#kv as KvAsync;
+    return namespace === undefined || namespace === "" ? kv : kv.namespace(namespace);
   }
 
   /** The value of a key, or `undefined`. */
@@ -109,7 +130,14 @@ export class KeyvKvsqlite extends EventEmitter {
   setMany(entries: KeyvEntry[]): Promise<boolean[]> {
     return this.#run(() => {
       const space = this.#space();
-      return space.transaction(() => entries.map((e) => space.set(e.key, e.value, expiry(e.ttl))));
+      if (space instanceof KvAsync) {
+        return space.transaction(async (tx) => {
+          for (const e of entries) await tx.set(e.key, e.value, expiry(e.ttl));
+          return entries.map(() => true);
+        });
+      }
+      const sync = space as unknown as Kv;
+      return sync.transaction(() => entries.map((e) => sync.set(e.key, e.value, expiry(e.ttl))));
     });
   }
 
@@ -120,7 +148,7 @@ export class KeyvKvsqlite extends EventEmitter {
 
   /** Deletes keys; `true` when any was there. */
   deleteMany(keys: string[]): Promise<boolean> {
-    return this.#run(() => this.#space().deleteMany(keys) > 0);
+    return this.#run(async () => (await this.#space().deleteMany(keys)) > 0);
   }
 
   /** Whether a key is there. */
@@ -135,13 +163,13 @@ export class KeyvKvsqlite extends EventEmitter {
 
   /** `[key, value]` of every key of a namespace, fetched lazily in pages. */
   async *iterator(namespace?: string): AsyncGenerator<[string, unknown]> {
-    for (const entry of this.#space(namespace ?? this.namespace).list()) yield [entry.key, entry.value];
+    for await (const entry of this.#space(namespace ?? this.namespace).list()) yield [entry.key, entry.value];
   }
 
   /** Closes the store when this adapter opened it. */
   disconnect(): Promise<void> {
-    return this.#run(() => {
-      if (this.#owned) this.#kv.close();
+    return this.#run(async () => {
+      if (this.#owned) await this.#kv.close();
     });
   }
 }

@@ -1,6 +1,7 @@
 import { assert } from "../assert.ts";
 import { createHash } from "node:crypto";
 import { getOrSet, memoize } from "../../src/cache.ts";
+import { openKvAsync } from "../../mod.ts";
 import type { Target, TestFn } from "../harness.ts";
 import { currentRuntime, runWorker } from "./process.ts";
 import { manualClock, tempFile } from "../util.ts";
@@ -9,6 +10,14 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The caching half: memoize and getOrSet (kv-cache's scache, for servers). */
 export function cacheTests(test: TestFn, t: Target): void {
+  test("memoize and getOrSet refuse a store from openKvAsync, saying what to pass", async () => {
+    await using kv = await openKvAsync();
+    const says = /synchronous store from openKv\(\).*Open the same file with openKv\(\)/;
+    assert.throws(() => memoize((n: number) => n, { kv: kv as never, name: "f" }), says);
+    assert.throws(() => getOrSet(kv as never, "k", () => 1), says);
+    assert.throws(() => memoize((n: number) => n, { kv: {} as never, name: "f" }), /store from openKv\(\), received/);
+  });
+
   test("memoize keeps a sync function sync and an async one async, hits included", async () => {
     using kv = t.openKv();
     let calls = 0;

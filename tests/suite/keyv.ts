@@ -1,6 +1,6 @@
 import { assert } from "../assert.ts";
 import { createRequire } from "node:module";
-import { openKv } from "../../mod.ts";
+import { openKv, openKvAsync } from "../../mod.ts";
 import { KeyvKvsqlite } from "../../src/keyv.ts";
 import type { TestFn } from "../harness.ts";
 import { tempFile } from "../util.ts";
@@ -30,6 +30,42 @@ export function keyvTests(test: TestFn): void {
     await sessions.disconnect();
     assert.equal(kv.get("x"), undefined, "a store passed in stays open");
     kv.close();
+  });
+
+  test("KeyvKvsqlite over a store from openKvAsync: the same namespaces, expiry, many-key calls and errors", async () => {
+    const path = tempFile();
+    const kv = await openKvAsync(path);
+    const store = new KeyvKvsqlite(kv);
+    const sessions = new Keyv({ store, namespace: "sessions" });
+    assert.equal(await sessions.set("42", { user: "ada" }, 60_000), true);
+    assert.deepEqual(await sessions.get("42"), { user: "ada" });
+    const row = (await kv.namespace("sessions").getEntry("sessions:42"))!;
+    assert.ok(row.expiresAt! > Date.now() + 50_000 && row.expiresAt! <= Date.now() + 60_000);
+    store.namespace = "sessions";
+    assert.deepEqual(
+      await store.setMany([{ key: "sessions:a", value: "1" }, { key: "sessions:b", value: "2", ttl: 1000 }]),
+      [
+        true,
+        true,
+      ],
+    );
+    assert.deepEqual(await store.getMany(["sessions:a", "sessions:b", "sessions:none"]), ["1", "2", undefined]);
+    const listed: string[] = [];
+    for await (const [key] of store.iterator("sessions")) listed.push(key);
+    assert.deepEqual(listed, ["sessions:42", "sessions:a", "sessions:b"]);
+    assert.equal(await store.deleteMany(["sessions:a", "sessions:none"]), true);
+    assert.equal(await store.has("sessions:a"), false);
+    await sessions.disconnect();
+    assert.equal(await kv.get("x"), undefined, "a store passed in stays open");
+    await kv.close();
+    const errors: unknown[] = [];
+    store.on("error", (e: unknown) => errors.push(e));
+    await assert.rejects(store.get("sessions:42"), (e: unknown) => (e as Error).name === "KvClosedError");
+    assert.equal(errors.length, 1, "a rejected call of the async store is emitted as error");
+    assert.throws(
+      () => new KeyvKvsqlite(5 as never),
+      /pass a store from openKv\(\) or openKvAsync\(\), or a file path/,
+    );
   });
 
   test("an error of the store reaches Keyv's error event", async () => {
