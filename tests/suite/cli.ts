@@ -6,6 +6,7 @@ import { openKv } from "../../mod.ts";
 import type { TestFn } from "../harness.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
 import { cannotMount, mountTmpfs, tempDir } from "../util.ts";
+import { existsSync, readdirSync } from "node:fs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(root, "src", "cli.ts");
@@ -64,6 +65,62 @@ export function cliTests(test: TestFn): void {
       assert.equal((await cli(rt, [])).code, 2);
       const stats = JSON.parse((await cli(rt, [file, "stats", "--json"])).out);
       assert.equal(typeof stats.pages, "number");
+    });
+  }
+
+  for (const rt of RUNTIMES) {
+    test(`cli on ${rt[0]}: --help, nothing created unless the command writes, import errors with their line, --overwrite`, async () => {
+      const dir = tempDir();
+      const file = join(dir, "app.db");
+      const help = await cli(rt, ["--help"]);
+      assert.equal(help.code, 0, help.err);
+      for (const name of ["get KEY", "set KEY VALUE", "backup DEST [--overwrite]", "export", "import", "exit status"]) {
+        assert.ok(help.out.includes(name), `--help names ${name}`);
+      }
+      const one = await cli(rt, [file, "rename", "--help"]);
+      assert.equal(one.code, 0);
+      assert.match(one.out, /^usage: kvsqlite FILE rename FROM TO/);
+      assert.match(one.out, /example: kvsqlite data\/app\.db rename tmp:1 final:1/);
+      // Reads, typos and missing arguments leave no file behind.
+      const missing = await cli(rt, [file, "get", "k"]);
+      assert.equal(missing.code, 3);
+      assert.match(missing.err, /no store at ".*app\.db": get needs an existing file \(--create makes one\)/);
+      assert.equal((await cli(rt, [file, "gte", "k"])).code, 2);
+      assert.equal((await cli(rt, [file, "set", "k"])).code, 2);
+      assert.equal((await cli(rt, [file, "del", "k"])).code, 3);
+      assert.deepEqual(readdirSync(dir), [], "nothing was created");
+      assert.equal((await cli(rt, [file, "count", "--create"])).out, "0\n");
+      assert.ok(existsSync(file), "--create makes the file");
+      // Namespaces travel in the dump; an import error names its line and changes nothing.
+      assert.equal((await cli(rt, [file, "set", "a", "root"])).code, 0);
+      assert.equal((await cli(rt, [file, "set", "a", "in ns", "--namespace", "ns"])).code, 0);
+      const dump = await cli(rt, [file, "export"]);
+      assert.deepEqual(dump.out.trim().split("\n").map((l) => JSON.parse(l)), [
+        { key: "a", value: "root", expiresAt: null },
+        { key: "a", value: "in ns", expiresAt: null, namespace: "ns" },
+      ]);
+      assert.match(dump.err, /exported 2 entries/);
+      const copy = join(dir, "copy.db");
+      assert.equal((await cli(rt, [copy, "import"], dump.out)).code, 0);
+      assert.equal((await cli(rt, [copy, "get", "a", "--namespace", "ns"])).out, "in ns\n");
+      const bad = await cli(rt, [copy, "import"], `${dump.out}[1, 2]\n`);
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /^line 3 of the input is not an entry/);
+      const badKey = await cli(rt, [copy, "import"], '{"key":"b","value":1}\n{"key":"","value":1}\n');
+      assert.equal(badKey.code, 2);
+      assert.match(badKey.err, /^line 2 of the input: Cannot set key/);
+      assert.equal((await cli(rt, [copy, "get", "b"])).code, 1, "a failed import changes nothing");
+      const badJson = await cli(rt, [join(dir, "never.db"), "import"], "{nope\n");
+      assert.equal(badJson.code, 2);
+      assert.match(badJson.err, /^line 1 of the input is not JSON/);
+      assert.equal(existsSync(join(dir, "never.db")), false, "an input that fails its check makes no file");
+      // backup: an existing destination needs --overwrite, which the message names.
+      const dest = join(dir, "backup.db");
+      assert.equal((await cli(rt, [file, "backup", dest])).code, 0);
+      const again = await cli(rt, [file, "backup", dest]);
+      assert.equal(again.code, 3);
+      assert.match(again.err, /the file exists; give --overwrite to replace it/);
+      assert.equal((await cli(rt, [file, "backup", dest, "--overwrite"])).code, 0);
     });
   }
 
