@@ -1,5 +1,5 @@
 import { assert } from "../assert.ts";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TestFn } from "../harness.ts";
@@ -23,6 +23,14 @@ export function readmeBlocks(): string[] {
   );
 }
 
+/** The commands of the README's command line section, one per line, as typed. */
+export function cliCommands(): string[] {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## The command line tool"));
+  const block = /^```sh\n([\s\S]*?)^```$/m.exec(section)?.[1] ?? "";
+  return block.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+
 /** Every README block runs and its assertions hold, on Node, Bun and Deno. */
 export function readmeTests(test: TestFn): void {
   const runtimes: [string, string, string[]][] = [
@@ -32,14 +40,32 @@ export function readmeTests(test: TestFn): void {
   ];
   const blocks = readmeBlocks();
   test("the README has runnable blocks", () => assert.ok(blocks.length >= 2));
+  test("the README's command line block runs as typed, in order, in a checkout", async () => {
+    const commands = cliCommands();
+    assert.ok(commands.length >= 5, `${commands.length} commands`);
+    // A folder that looks like the checkout (its files linked), so that the commands run exactly as written.
+    const dir = tempDir();
+    for (const name of readdirSync(root)) {
+      if (![".git", "data", "backups"].includes(name)) symlinkSync(join(root, name), join(dir, name));
+    }
+    const env = (globalThis as unknown as { process: { env: Record<string, string> } }).process.env;
+    for (const line of commands) {
+      const r = await runCommand("sh", ["-c", `PATH=${bin("")}:${env.PATH} ${line}`], dir);
+      assert.equal(r.code, 0, `${line}\n${r.stderr}`);
+    }
+    const keys = await runCommand(bin("node"), ["src/cli.ts", "copy.db", "keys"], dir);
+    assert.equal(keys.stdout, "session:42\n", "the copy holds what was set");
+  });
   blocks.forEach((code, i) => {
     for (const [name, command, args] of runtimes) {
-      test(`README block ${i + 1} runs on ${name}`, async () => {
+      test(`README block ${i + 1} runs on ${name}, and again in the same folder`, async () => {
         const dir = tempDir();
         const file = join(dir, `block${i + 1}.mts`);
         writeFileSync(file, code);
-        const r = await runCommand(command, [...args, file], dir);
-        assert.equal(r.code, 0, `${name}, README block ${i + 1}:\n${r.stderr}`);
+        for (const run of ["first", "second"]) {
+          const r = await runCommand(command, [...args, file], dir);
+          assert.equal(r.code, 0, `${name}, README block ${i + 1}, ${run} run:\n${r.stderr}`);
+        }
       });
     }
   });
