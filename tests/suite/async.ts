@@ -275,33 +275,43 @@ export function asyncTests(test: TestFn, t: Target): void {
     assert.throws(() => t.openKv(path, { transactionTimeout: 5 } as KvOptions), TypeError);
   });
 
-  test("a worker that dies: waiting and later calls reject with WORKER_EXITED, naming the call; acknowledged writes stay", async () => {
-    const path = tempFile();
-    const kv = await open(path);
-    await kv.set("first", 0);
-    const acked: number[] = [];
-    const calls = Array.from({ length: 20_000 }, (_, i) => kv.set(`k${i}`, i).then(() => void acked.push(i)));
-    await calls[0];
-    await killWorker(kv);
-    const late = kv.get("first");
-    const results = await Promise.allSettled([...calls, late]);
-    const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
-    assert.ok(failed.length >= 1, "the call made after the death fails");
-    for (const e of failed) {
-      assert.ok(e instanceof KvError && e.code === "WORKER_EXITED", String(e));
-      assert.ok(!(e instanceof KvClosedError), "nobody closed the store");
-      assert.match(e.message, /^Cannot (set|get) key: the store's worker thread exited/);
-    }
-    const inFlight = failed.filter((e) => /^Cannot set key/.test(e.message));
-    for (const e of inFlight) assert.match(e.message, /may or may not have been committed/);
-    await assert.rejects(kv.count(), (e: unknown) => e instanceof KvError && e.code === "WORKER_EXITED");
-    await kv.close(); // nothing left to close: it returns
-    using check = t.openKv(path);
-    for (const i of acked) assert.equal(check.get(`k${i}`), i, `acknowledged write k${i}`);
-    console.log(
-      `${t.name}: worker killed with ${acked.length} of 20000 writes acknowledged, ${inFlight.length} rejected`,
-    );
-  });
+  test(
+    "a worker that dies: waiting and later calls reject with WORKER_EXITED, naming the call; acknowledged writes stay",
+    async () => {
+      const path = tempFile();
+      const kv = await open(path);
+      await kv.set("first", 0);
+      const acked: number[] = [];
+      const calls = Array.from({ length: 20_000 }, (_, i) => kv.set(`k${i}`, i).then(() => void acked.push(i)));
+      await calls[0];
+      await killWorker(kv);
+      const late = kv.get("first");
+      const results = await Promise.allSettled([...calls, late]);
+      const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+      assert.ok(failed.length >= 1, "the call made after the death fails");
+      for (const e of failed) {
+        assert.ok(e instanceof KvError && e.code === "WORKER_EXITED", String(e));
+        assert.ok(!(e instanceof KvClosedError), "nobody closed the store");
+        assert.match(e.message, /^Cannot (set|get) key: the store's worker thread exited/);
+      }
+      const inFlight = failed.filter((e) => /^Cannot set key/.test(e.message));
+      for (const e of inFlight) assert.match(e.message, /may or may not have been committed/);
+      await assert.rejects(kv.count(), (e: unknown) => e instanceof KvError && e.code === "WORKER_EXITED");
+      await kv.close(); // nothing left to close: it returns
+      using check = t.openKv(path);
+      for (const i of acked) assert.equal(check.get(`k${i}`), i, `acknowledged write k${i}`);
+      console.log(
+        `${t.name}: worker killed with ${acked.length} of 20000 writes acknowledged, ${inFlight.length} rejected`,
+      );
+    },
+    {
+      // Seen once in a full run: the thread ended inside libsql's native call, neon (libsql's binding) found the
+      // termination pending and panicked, and the abort took the whole Bun process with it.
+      skip: t.runtime === "bun" && t.name.startsWith("libsql")
+        ? "terminating a Bun worker inside libsql's native call aborts the process (a panic in libsql's neon binding)"
+        : undefined,
+    },
+  );
 
   test("every message names the method the user called, in the synchronous store's words", async () => {
     const kv = await open();
