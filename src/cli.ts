@@ -232,6 +232,8 @@ function query(flags: Map<string, string>): KeyQuery | undefined {
   return { [field]: flags.get(given[0]!)! } as KeyQuery;
 }
 
+const entries = (n: number) => `${n} ${n === 1 ? "entry" : "entries"}`;
+
 /** Entries between progress lines of a long export or import. */
 const PROGRESS = 100_000;
 
@@ -381,10 +383,10 @@ function command(
       kv.backup(args[0]!, { overwrite: switches.has("--overwrite") });
       return 0;
     case "export":
-      io.err(`exported ${exported(kv, !flags.has("--namespace"), io)} entries`);
+      io.err(`exported ${entries(exported(kv, !flags.has("--namespace"), io))}`);
       return 0;
     case "import":
-      io.err(`imported ${imported(kv, dump, io)} entries`);
+      io.err(`imported ${entries(imported(kv, dump, io))}`);
       return 0;
     default: // namespaces
       if (json) io.out(JSON.stringify(kv.namespaces()));
