@@ -1,7 +1,7 @@
 import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openKv } from "../../mod.ts";
 import type { TestFn } from "../harness.ts";
@@ -33,7 +33,24 @@ function asNobody(): string | undefined {
   const p = (globalThis as { process?: { platform?: string; getuid?: () => number } }).process;
   if (p?.platform !== "linux") return "setpriv is Linux's";
   if (p.getuid?.() !== 0) return "starting a process as nobody needs root";
-  return existsSync("/usr/bin/setpriv") ? undefined : "setpriv (util-linux) is not installed";
+  if (!existsSync("/usr/bin/setpriv")) return "setpriv (util-linux) is not installed";
+  for (const path of [WORKER, currentRuntime().command]) {
+    if (!othersCanReach(path)) return `${path} cannot be read by another user (a folder above it is private)`;
+  }
+  return undefined;
+}
+
+/** Whether a user other than the owner can read `path`: it is readable by others, every folder above searchable. */
+function othersCanReach(path: string): boolean {
+  try {
+    if ((statSync(path).mode & 0o004) === 0) return false;
+    for (let dir = dirname(path);; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) return false;
+      if (dirname(dir) === dir) return true;
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the worker; resolves with its output lines once it exits. */
