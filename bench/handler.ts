@@ -25,7 +25,7 @@
 
 import { openKv } from "../mod.ts";
 import { DEFAULTS } from "../src/options.ts";
-import { type RawDatabase, rawPragmas, TABLE_SQL } from "./subjects.ts";
+import { openBuiltinRaw, type RawDatabase, rawPragmas, TABLE_SQL } from "./subjects.ts";
 
 const USERS = 1000;
 const SESSION_TTL = 30 * 60_000;
@@ -87,14 +87,9 @@ function kvStore(file: string, durability: "immediate" | "batched", touch: boole
   };
 }
 
-const g = globalThis as unknown as { Bun?: unknown; process: { getBuiltinModule(id: string): unknown } };
-
 /** The runtime's built-in driver on the file, with kvsqlite's pragmas and table. */
 function rawDatabase(file: string): RawDatabase {
-  const db = g.Bun
-    ? new (g.process.getBuiltinModule("bun:sqlite") as { Database: new (path: string) => RawDatabase }).Database(file)
-    : new (g.process.getBuiltinModule("node:sqlite") as { DatabaseSync: new (path: string) => RawDatabase })
-      .DatabaseSync(file);
+  const db = openBuiltinRaw(file);
   db.exec(rawPragmas(DEFAULTS.mmapSize, DEFAULTS.cacheSize));
   db.exec(TABLE_SQL);
   return db;

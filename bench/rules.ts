@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { openKv } from "../mod.ts";
 import { DEFAULTS } from "../src/options.ts";
 import { rate, roundMedians } from "./measure.ts";
-import { type RawDatabase, rawPragmas } from "./subjects.ts";
+import { openBuiltinRaw, rawPragmas } from "./subjects.ts";
 import { key, VALUE } from "./workload.ts";
 
 const g = globalThis as unknown as {
@@ -50,13 +50,6 @@ interface Statement {
   run(...p: unknown[]): unknown;
 }
 
-function openRaw(file: string): RawDatabase {
-  return g.Bun
-    ? new (g.process.getBuiltinModule("bun:sqlite") as { Database: new (path: string) => RawDatabase }).Database(file)
-    : new (g.process.getBuiltinModule("node:sqlite") as { DatabaseSync: new (path: string) => RawDatabase })
-      .DatabaseSync(file);
-}
-
 /** kvsqlite's table, so that every variant runs on the same row shape. */
 const TABLE = `CREATE TABLE kv (k TEXT PRIMARY KEY NOT NULL, v BLOB, kind INTEGER NOT NULL DEFAULT 0,
   expire_time INTEGER, version INTEGER NOT NULL DEFAULT 0, tagged INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
@@ -78,7 +71,7 @@ function raw(name: string, sql: string, args: (i: number) => unknown[], write: b
   return {
     name,
     make(file) {
-      const db = openRaw(file);
+      const db = openBuiltinRaw(file);
       db.exec(rawPragmas(DEFAULTS.mmapSize, DEFAULTS.cacheSize));
       db.exec(TABLE);
       const put = db.prepare("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)") as unknown as Statement;

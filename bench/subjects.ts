@@ -42,6 +42,15 @@ export interface RawDatabase {
   close(): unknown;
 }
 
+/** A raw handle of the runtime's built-in driver on `file`: bun:sqlite on Bun, node:sqlite elsewhere. */
+export function openBuiltinRaw(file: string): RawDatabase {
+  const g = globalThis as unknown as { Bun?: unknown; process: { getBuiltinModule(id: string): unknown } };
+  return g.Bun
+    ? new (g.process.getBuiltinModule("bun:sqlite") as { Database: new (path: string) => RawDatabase }).Database(file)
+    : new (g.process.getBuiltinModule("node:sqlite") as { DatabaseSync: new (path: string) => RawDatabase })
+      .DatabaseSync(file);
+}
+
 /** The pragmas a store opens with by default, for the raw side to match. */
 export function rawPragmas(mmapSize: number, cacheSize: number | undefined): string {
   return [

@@ -169,7 +169,7 @@ function notWritable(file: string, cause: unknown): KvReadOnlyError | undefined 
       else rmdirSync(mkdtempSync(join(at, ".kvsqlite-")));
       return undefined;
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
+      const code = fsCode(error);
       if (code === "ENOENT" && dirname(at) !== at) {
         at = dirname(at);
         continue;
