@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
+import type { CheckpointMode, CheckpointResult } from "./checkpoint.ts";
 import type { ExpiryOptions } from "./expiry.ts";
 import type { KeyQuery, ListOptions } from "./query.ts";
 import type { KvStats } from "./stats.ts";

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs
 import { dirname, join } from "node:path";
 import type { Connection } from "./connection.ts";
 import { KvError } from "./errors.ts";
+import { checkpoint } from "./checkpoint.ts";
 
 /**
  * Writes the copy. `VACUUM INTO` (a compact copy) where SQLite may attach the
@@ -41,10 +42,10 @@ export function backupTo(conn: Connection, path: string, overwrite: boolean): vo
 }
 
 function copyUnderSnapshot(conn: Connection, target: string): void {
-  const row = conn.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get([])!;
-  if (Number(row[0]) !== 0) {
+  if (checkpoint(conn, "truncate").busy) {
     throw new KvError(
-      `Cannot back up ${JSON.stringify(conn.path)}: another connection kept the checkpoint from finishing`,
+      `Cannot back up ${JSON.stringify(conn.path)}: another connection (a reader on an older snapshot, such as ` +
+        "Litestream, or a writer) kept the checkpoint from finishing",
     );
   }
   conn.exec("BEGIN");

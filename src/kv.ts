@@ -25,7 +25,7 @@ import * as listing from "./listing.ts";
 import * as namespaces from "./namespace.ts";
 import * as tags from "./tags.ts";
 import * as maintenance from "./maintenance.ts";
-import type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
+import { checkpoint as checkpointWal, type CheckpointMode, type CheckpointResult } from "./checkpoint.ts";
 import { isAsyncFunction } from "./runtime.ts";
 import {
   checkWatch,
@@ -42,7 +42,7 @@ import { checkQueueName, QueueStore } from "./queue/queue.ts";
 
 export type { CloseOptions, KvEntry } from "./api.ts";
 export type { SetOptions } from "./write.ts";
-export type { CheckpointMode, CheckpointResult } from "./maintenance.ts";
+export type { CheckpointMode, CheckpointResult } from "./checkpoint.ts";
 
 /** What the modules around the facade (the cache, the worker) need of a store; not part of the public API. */
 export interface KvInternals {
@@ -487,7 +487,7 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
 
   /** Checkpoints the WAL (see {@link KvMethods.checkpoint}). */
   checkpoint(mode: CheckpointMode = "passive"): CheckpointResult {
-    return maintenance.checkpoint(this.#check("checkpoint"), mode);
+    return checkpointWal(this.#check("checkpoint"), mode);
   }
 
   /** Reclaims free pages (see {@link KvMethods.vacuum}). */

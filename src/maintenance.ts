@@ -1,6 +1,6 @@
 /**
- * The maintenance calls of an open file: WAL checkpoints, vacuum (whole or
- * incremental), the integrity check and backups. `Kv` checks that the store
+ * The maintenance calls of an open file: vacuum (whole or incremental), the
+ * integrity check and backups (checkpoints are `checkpoint.ts`'s). `Kv` checks that the store
  * is open and hands the connection over.
  *
  * @module
@@ -10,34 +10,6 @@ import { backupTo } from "./backup.ts";
 import type { Connection } from "./connection.ts";
 import { KvCorruptError, KvError } from "./errors.ts";
 import { booleanOption, checkOptions, typeName } from "./check.ts";
-
-/** What {@link checkpoint} reports (SQLite's `wal_checkpoint` row). */
-export interface CheckpointResult {
-  /** Whether another connection kept the checkpoint from finishing. */
-  busy: boolean;
-  /** Frames in the WAL, or -1 when the database is not in WAL mode. */
-  logFrames: number;
-  /** Frames moved into the database file, or -1 when not in WAL mode. */
-  checkpointedFrames: number;
-}
-
-/** A WAL checkpoint mode, as SQLite names them. */
-export type CheckpointMode = "passive" | "full" | "restart" | "truncate";
-
-const CHECKPOINT_MODES = ["passive", "full", "restart", "truncate"];
-
-/** Checkpoints the WAL into the database file, committing a batch first so that the checkpoint can move it. */
-export function checkpoint(conn: Connection, mode: CheckpointMode): CheckpointResult {
-  if (!CHECKPOINT_MODES.includes(mode)) {
-    throw new RangeError(
-      `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
-    );
-  }
-  if (conn.depth === 0) conn.batch?.flush();
-  const row = conn.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).get([])!;
-  conn.counters.checkpoints++;
-  return { busy: row[0] !== 0, logFrames: Number(row[1]), checkpointedFrames: Number(row[2]) };
-}
 
 /** Reclaims free pages: the whole file, or at most `pages` of them on a file created with `autoVacuum: "incremental"`. */
 export function vacuum(conn: Connection, options: { pages?: number } | undefined): void {

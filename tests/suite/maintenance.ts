@@ -80,6 +80,55 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await kv.transaction(() => kv.vacuum()), KvError);
   });
 
+  test("a reader on an older snapshot makes full, restart and truncate report busy at once, not after busyTimeout", async () => {
+    const path = tempFile();
+    await using kv = await t.open(path, { busyTimeout: 20_000 });
+    await kv.set("a", 1);
+    // A reader that keeps its snapshot, as Litestream does all the time.
+    const reader = t.raw(path);
+    try {
+      reader.exec("BEGIN");
+      reader.prepare("SELECT count(*) FROM kv").get([]);
+      await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
+      for (const mode of ["full", "restart", "truncate"] as const) {
+        const started = Date.now();
+        const r = await kv.checkpoint(mode);
+        const took = Date.now() - started;
+        assert.equal(r.busy, true, mode);
+        assert.ok(r.checkpointedFrames < r.logFrames, `${mode}: ${JSON.stringify(r)}`);
+        // SQLite alone waits the whole busyTimeout (20 s) holding the write lock.
+        assert.ok(took < 10_000, `${mode} took ${took} ms`);
+      }
+      assert.equal((await kv.checkpoint("passive")).busy, false, "passive never waits");
+      assert.equal(await kv.get("k199"), "x".repeat(100));
+      reader.exec("COMMIT");
+      const done = await kv.checkpoint("truncate");
+      assert.equal(done.busy, false);
+      assert.equal(statSync(`${path}-wal`).size, 0, "truncated once the reader let go");
+    } finally {
+      reader.close();
+    }
+  });
+
+  test("a reader that lets go within the grace does not stop a truncate", async () => {
+    const path = tempFile();
+    await using kv = await t.open(path);
+    await kv.set("a", 1);
+    const reader = t.raw(path);
+    try {
+      reader.exec("BEGIN");
+      reader.prepare("SELECT count(*) FROM kv").get([]);
+      await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
+      const pending = kv.checkpoint("truncate");
+      setTimeout(() => reader.exec("COMMIT"), 20);
+      const r = await pending;
+      assert.equal(r.busy, false, JSON.stringify(r));
+      assert.equal(statSync(`${path}-wal`).size, 0);
+    } finally {
+      reader.close();
+    }
+  }, { skip: t.async ? undefined : "the checkpoint must run in another thread (the worker) while this one lets go" });
+
   test("vacuum({ pages }) frees at most that many pages, on a file created for it", async () => {
     const path = tempFile();
     await using kv = await t.open(path, { autoVacuum: "incremental" });
