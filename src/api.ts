@@ -772,6 +772,10 @@ export interface KvMethods<M extends Mode> {
 
   /**
    * Checkpoints the WAL into the database file (committing a batch first).
+   * `"passive"` never waits. `"full"`, `"restart"` and `"truncate"` wait for
+   * writers up to `busyTimeout`, but report `busy: true` after 100 ms when a
+   * reader holds an older snapshot (Litestream holds one all the time), rather
+   * than block every writer of the file for the whole busy timeout.
    *
    * @param mode SQLite's checkpoint mode. @default "passive"
    * @returns Whether another connection kept it from finishing, and the frames moved.
