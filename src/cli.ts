@@ -26,6 +26,7 @@
  * @module
  */
 
+import { walInfo } from "./walinfo.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { openKv } from "../mod.ts";
 import { taggedJson } from "./codec.ts";
@@ -120,6 +121,12 @@ const COMMANDS: Record<string, Command> = {
   },
   namespaces: { args: "[--json]", arity: [0, 0], does: "list the namespaces", example: "namespaces" },
   stats: { args: "[--json]", arity: [0, 0], does: "counters, keys, pages and sizes, as JSON", example: "stats" },
+  info: {
+    args: "[--json]",
+    arity: [0, 0],
+    does: "file and WAL sizes, frames not yet checkpointed, the last checkpoint, Litestream's last WAL copy",
+    example: "info",
+  },
   check: { args: "", arity: [0, 0], does: 'check the file\'s integrity ("ok", or exit 3)', example: "check" },
   purge: { args: "", arity: [0, 0], does: "delete expired keys, print how many", example: "purge", writes: true },
   vacuum: { args: "", arity: [0, 0], does: "rebuild the file at its smallest size", example: "vacuum", writes: true },
@@ -395,6 +402,29 @@ function command(
   }
 }
 
+/** `info`: what the files beside the store say about its WAL (see {@link walInfo}). */
+function info(file: string, json: boolean, io: CliIo): number {
+  if (file === ":memory:") throw new UsageError("info needs a file, not :memory:");
+  const w = walInfo(file);
+  if (json) {
+    io.out(JSON.stringify(w));
+    return 0;
+  }
+  const n = (x: number) => x.toLocaleString("en-US");
+  io.out(`file        ${n(w.fileBytes)} bytes`);
+  io.out(`wal         ${w.walBytes === null ? "none" : `${n(w.walBytes)} bytes`}`);
+  if (w.walFrames !== null) {
+    io.out(`frames      ${n(w.walFrames)} in the WAL, ${n(w.checkpointedFrames!)} checkpointed`);
+  }
+  io.out(`checkpoint  ${w.lastCheckpoint} (the file's last write)`);
+  if (w.litestream !== null) {
+    io.out(
+      `litestream  generation ${w.litestream.generation ?? "none"}, WAL copied ${w.litestream.lastWalCopy ?? "never"}`,
+    );
+  }
+  return 0;
+}
+
 /**
  * Runs the tool on arguments, and returns its exit status: 0 done, 1 key not
  * found, 2 usage or input error (the message on `err`), 3 the store failed (no
@@ -433,6 +463,7 @@ export function run(argv: string[], io: CliIo): number {
     // never creates or migrates anything.
     const readOnly = !c.writes && !c.creates && name !== "backup" && file !== ":memory:" && !switches.has("--create");
     kv = openKv(file, { ...(table === undefined ? {} : { table }), ...(readOnly ? { readOnly } : {}) });
+    if (name === "info") return info(file, switches.has("--json"), io);
     const ns = flags.get("--namespace");
     const store = ns === undefined ? kv : kv.namespace(ns);
     return command(store, name, args, flags, switches, io, dump);

@@ -6,7 +6,7 @@ import { openKv } from "../../mod.ts";
 import type { TestFn } from "../harness.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
 import { cannotMount, mountTmpfs, tempDir } from "../util.ts";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(root, "src", "cli.ts");
@@ -65,6 +65,42 @@ export function cliTests(test: TestFn): void {
       assert.equal((await cli(rt, [])).code, 2);
       const stats = JSON.parse((await cli(rt, [file, "stats", "--json"])).out);
       assert.equal(typeof stats.pages, "number");
+    });
+  }
+
+  for (const rt of RUNTIMES) {
+    test(`cli on ${rt[0]}: info shows the file, the WAL, its frames checkpointed and the last checkpoint`, async () => {
+      const file = join(tempDir(), "app.db");
+      using kv = openKv(file);
+      kv.setMany(Array.from({ length: 300 }, (_, i) => [`k${i}`, "x".repeat(200)] as [string, string]));
+      const info = async () => JSON.parse((await cli(rt, [file, "info", "--json"])).out);
+      const before = await info();
+      const moved = kv.checkpoint("passive");
+      assert.equal(before.walFrames, moved.logFrames, "the frames the WAL holds");
+      const after = await info();
+      assert.equal(after.walFrames, moved.logFrames);
+      assert.equal(after.checkpointedFrames, moved.checkpointedFrames, "the frames the checkpoint moved");
+      kv.set("one more", 1);
+      const restarted = await info();
+      assert.ok(restarted.walFrames < moved.logFrames, "a write after a whole checkpoint starts the WAL over");
+      assert.equal(restarted.checkpointedFrames, 0);
+      assert.equal(restarted.walBytes, statSync(`${file}-wal`).size);
+      assert.equal(restarted.fileBytes, statSync(file).size);
+      // The file's modification time (runtimes round its sub-millisecond part differently).
+      assert.ok(Math.abs(Date.parse(restarted.lastCheckpoint) - statSync(file).mtimeMs) < 2, restarted.lastCheckpoint);
+      assert.equal(restarted.litestream, null);
+      const text = await cli(rt, [file, "info"]);
+      assert.equal(text.code, 0, text.err);
+      assert.match(text.out, /^file +[\d,]+ bytes$/m);
+      assert.match(text.out, /^wal +[\d,]+ bytes$/m);
+      assert.match(
+        text.out,
+        new RegExp(`^frames +${restarted.walFrames.toLocaleString("en-US")} in the WAL, 0 checkpointed$`, "m"),
+      );
+      assert.doesNotMatch(text.out, /litestream/);
+      const memory = await cli(rt, [":memory:", "info"]);
+      assert.equal(memory.code, 2);
+      assert.match(memory.err, /info needs a file/);
     });
   }
 
