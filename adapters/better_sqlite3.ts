@@ -1,7 +1,7 @@
 /**
  * kvsqlite over any handle with better-sqlite3's shape: `better-sqlite3`
- * itself, and `libsql` (the embedded driver of libSQL and Turso, with
- * replicas). The package imports neither: pass your `Database` class to
+ * itself, and `libsql` (libSQL's embedded driver, on a local file). The
+ * package imports neither: pass your `Database` class to
  * {@link openKv}, or your open handle to {@link fromDatabase}.
  *
  * @example
@@ -175,7 +175,7 @@ export function betterSqliteDriver(db: BetterDatabaseLike, name = "better-sqlite
   };
 }
 
-// libsql's class has sync() (embedded replicas); better-sqlite3's has not.
+// libsql's class has a sync() method; better-sqlite3's has not.
 function driverName(Database: unknown): string {
   const proto = (Database as { prototype?: { sync?: unknown } } | undefined)?.prototype;
   return typeof proto?.sync === "function" ? "libsql" : "better-sqlite3";
