@@ -14,11 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openKv, openKvAsync } from "../mod.ts";
 import type { Kv, KvAsync } from "../mod.ts";
-import { median, rate, rateAsync, roundMedians } from "./measure.ts";
+import { median, rate, rateAsync, roundMedians, runtimeLabel } from "./measure.ts";
 
 const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
-const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-const runtime = g.Bun ? `bun ${g.Bun.version}` : g.Deno ? `deno ${g.Deno.version.deno}` : `node ${proc.versions.node}`;
+const runtime = runtimeLabel();
 const quick = proc.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 5;
 const SLICE = quick ? 60 : 250;

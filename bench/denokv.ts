@@ -28,7 +28,7 @@ import process from "node:process";
 import { openKv as openCore } from "../mod.ts";
 import type { Kv as CoreKv } from "../mod.ts";
 import { openKv as openFacade } from "../src/denokv/mod.ts";
-import { rate, rateAsync, roundMedians } from "./measure.ts";
+import { rate, rateAsync, roundMedians, runtimeLabel } from "./measure.ts";
 
 /** What the facade, `Deno.openKv` and `@deno/kv` share, as this file uses it. */
 interface DenoApiKv {
@@ -49,11 +49,7 @@ const g = globalThis as {
   Bun?: { version: string };
   Deno?: { version: { deno: string }; openKv?: (path: string) => Promise<DenoApiKv> };
 };
-const runtime = g.Bun
-  ? `bun ${g.Bun.version}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${process.versions.node}`;
+const runtime = runtimeLabel();
 const quick = process.argv.includes("--quick");
 
 const settings = { rounds: quick ? 3 : 5, slice: quick ? 40 : 250 };

@@ -15,49 +15,17 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { openKv } from "../mod.ts";
-import { rotate } from "./measure.ts";
+import { rotate, runtimeLabel } from "./measure.ts";
+// The test suite's Litestream helpers: the binary, its first snapshot, stopping a process by its handle.
+import { hasSnapshot, LITESTREAM, stop, until, wait } from "../tests/suite/litestream.ts";
 
-const LITESTREAM = fileURLToPath(
-  new URL("../node_modules/@flydotio/litestream-linux-x64/litestream", import.meta.url),
-);
-const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-const runtime = g.Bun
-  ? `bun ${g.Bun.version}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${process.versions.node}`;
+const runtime = runtimeLabel();
 const quick = process.argv.includes("--quick");
-
-const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await wait(10);
-  }
-}
-
-function hasSnapshot(replica: string): boolean {
-  const generations = join(replica, "generations");
-  return existsSync(generations) && readdirSync(generations).some((gen) => {
-    const snapshots = join(generations, gen, "snapshots");
-    return existsSync(snapshots) && readdirSync(snapshots).length > 0;
-  });
-}
-
-function stop(child: ChildProcess, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  return exited;
-}
 
 /** A folder with a store of 100,000 keys, and Litestream replicating it once its first snapshot is written. */
 async function replicated(): Promise<{ dir: string; db: string; replica: string; litestream: ChildProcess }> {

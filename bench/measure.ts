@@ -113,3 +113,15 @@ export async function timeEach<T>(prepare: () => T, run: (prepared: T) => unknow
   if (stats.samples.length !== samples) throw new Error(`mitata took ${stats.samples.length} samples, not ${samples}`);
   return stats.p50 / 1e6;
 }
+
+/** The runtime this benchmark runs on and its version, for report titles ("node 24.21.0"). */
+export function runtimeLabel(): string {
+  const g = globalThis as {
+    Bun?: { version: string };
+    Deno?: { version: { deno: string } };
+    process?: { versions: { node: string } };
+  };
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${g.process?.versions.node}`;
+}

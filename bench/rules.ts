@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openKv } from "../mod.ts";
 import { DEFAULTS } from "../src/options.ts";
-import { rate, roundMedians } from "./measure.ts";
+import { rate, roundMedians, runtimeLabel } from "./measure.ts";
 import { openBuiltinRaw, rawPragmas } from "./subjects.ts";
 import { key, VALUE } from "./workload.ts";
 
@@ -37,11 +37,7 @@ const ROUNDS = quick ? 3 : 7;
 const SLICE = quick ? 40 : 200;
 const KEYS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-rules-"));
-const runtime = g.Bun
-  ? `bun ${g.process.versions.bun}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${g.process.versions.node}`;
+const runtime = runtimeLabel();
 const driver = g.Bun ? "bun:sqlite" : "node:sqlite";
 
 interface Statement {

@@ -28,15 +28,11 @@ import type { Kv } from "../mod.ts";
 import { createQueueSql, queueTableName } from "../src/queue/queue.ts";
 import { quoteName } from "../src/names.ts";
 import { DEFAULTS } from "../src/options.ts";
-import { rate, rotate, roundMedians } from "./measure.ts";
+import { rate, rotate, roundMedians, runtimeLabel } from "./measure.ts";
 import { type RawDatabase, rawPragmas } from "./subjects.ts";
 
 const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-const runtime = g.Bun
-  ? `bun ${g.Bun.version}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${process.versions.node}`;
+const runtime = runtimeLabel();
 const SCRIPT = fileURLToPath(import.meta.url);
 const quick = process.argv.includes("--quick");
 

@@ -10,7 +10,8 @@ import { tempDir } from "../util.ts";
 import { run } from "../../src/cli.ts";
 
 const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
-const LITESTREAM = fileURLToPath(
+/** The Litestream binary npm installs. */
+export const LITESTREAM = fileURLToPath(
   new URL("../../node_modules/@flydotio/litestream-linux-x64/litestream", import.meta.url),
 );
 
@@ -45,11 +46,13 @@ interface Replicated {
   log: () => string;
 }
 
-function wait(ms: number): Promise<void> {
+/** Resolves after `ms`. */
+export function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+/** Resolves once `check()` holds (polled every 10 ms); throws after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -58,7 +61,7 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
 }
 
 /** Whether the replica holds a snapshot (Litestream's first upload of a generation). */
-function hasSnapshot(replica: string): boolean {
+export function hasSnapshot(replica: string): boolean {
   const generations = join(replica, "generations");
   if (!existsSync(generations)) return false;
   return readdirSync(generations).some((g) => {
@@ -101,7 +104,7 @@ async function replicated(t: Target, seed?: (db: string) => void): Promise<Repli
 }
 
 /** Ends a process and resolves once it has exited. */
-function stop(child: ChildProcess, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
+export function stop(child: ChildProcess, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill(signal);

@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KvCorruptError, KvError } from "../../src/errors.ts";
 import { fromDriver } from "../../src/open.ts";
-import type { Target, TestFn } from "../harness.ts";
+import type { AnyKv, Target, TestFn } from "../harness.ts";
+import type { Driver } from "../../src/driver.ts";
 import { manualClock, rawAll, tempDir, tempFile } from "../util.ts";
 
 /** Stats, checkpoint, vacuum (pages included), optimize, integrityCheck and backup. */
@@ -80,16 +81,22 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await kv.transaction(() => kv.vacuum()), KvError);
   });
 
+  /** A raw connection holding a read snapshot taken before 200 writes, which stay in the WAL behind it. */
+  async function pinnedByReader(kv: AnyKv, path: string): Promise<Driver> {
+    await kv.set("a", 1);
+    const reader = t.raw(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM kv").get([]);
+    await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
+    return reader;
+  }
+
   test("a reader on an older snapshot makes full, restart and truncate report busy at once, not after busyTimeout", async () => {
     const path = tempFile();
     await using kv = await t.open(path, { busyTimeout: 20_000 });
-    await kv.set("a", 1);
     // A reader that keeps its snapshot, as Litestream does all the time.
-    const reader = t.raw(path);
+    const reader = await pinnedByReader(kv, path);
     try {
-      reader.exec("BEGIN");
-      reader.prepare("SELECT count(*) FROM kv").get([]);
-      await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
       for (const mode of ["full", "restart", "truncate"] as const) {
         const started = Date.now();
         const r = await kv.checkpoint(mode);
@@ -113,12 +120,8 @@ export function maintenanceTests(test: TestFn, t: Target): void {
   test("a reader that lets go within the grace does not stop a truncate", async () => {
     const path = tempFile();
     await using kv = await t.open(path);
-    await kv.set("a", 1);
-    const reader = t.raw(path);
+    const reader = await pinnedByReader(kv, path);
     try {
-      reader.exec("BEGIN");
-      reader.prepare("SELECT count(*) FROM kv").get([]);
-      await kv.setMany(Array.from({ length: 200 }, (_, i) => [`k${i}`, "x".repeat(100)] as const));
       const pending = kv.checkpoint("truncate");
       setTimeout(() => reader.exec("COMMIT"), 20);
       const r = await pending;
