@@ -16,6 +16,8 @@ export type KvErrorCode =
   | "KV_CODEC"
   | "KV_FULL"
   | "KV_CHANGES_GAP"
+  | "KV_CONFLICT"
+  | "KV_CONNECTION"
   | "TRANSACTION_TIMEOUT"
   | "WORKER_EXITED";
 

@@ -303,7 +303,7 @@ export function incr(
 }
 
 /** `current + by` as `incr` counts: numbers stay exact, bigints stay bigints, anything else is refused. */
-function add(current: unknown, by: number | bigint): number | bigint {
+export function add(current: unknown, by: number | bigint): number | bigint {
   if (typeof current === "number") {
     if (typeof by === "bigint" && !Number.isSafeInteger(Number(by))) {
       throw new RangeError(`Cannot increment key: the stored number cannot take the bigint ${by}`);

@@ -1,0 +1,121 @@
+/**
+ * The one query interface the PostgreSQL store speaks, over the client the
+ * user passes: a node-postgres `Pool` or `Client`, a postgres.js `sql`, or
+ * Bun's `SQL`, each recognised by its shape (kvsqlite imports none of them).
+ * A query takes SQL with `$1...` parameters and returns rows as arrays.
+ *
+ * @module
+ */
+
+import { typeName } from "../check.ts";
+
+/** One connection's queries, in order. */
+export interface PgSession {
+  query(sql: string, params?: readonly unknown[]): Promise<unknown[][]>;
+}
+
+/** A session kept for a transaction, given back with `release()` (destroyed when `broken`). */
+export interface PgReserved extends PgSession {
+  release(broken?: boolean): void;
+}
+
+/** The user's client, as the store uses it. */
+export interface PgClient extends PgSession {
+  /** Which client it is. */
+  readonly kind: "node-postgres pool" | "node-postgres client" | "postgres.js" | "bun";
+  /** A connection of its own for a transaction (a `Client` is its own: the others wait until it is released). */
+  reserve(): Promise<PgReserved>;
+}
+
+interface NodePgQueryable {
+  query(config: { text: string; values: unknown[]; rowMode: "array" }): Promise<{ rows: unknown[][] }>;
+}
+
+interface NodePgPool extends NodePgQueryable {
+  connect(): Promise<NodePgQueryable & { release(destroy?: boolean | Error): void }>;
+  totalCount: number;
+}
+
+interface UnsafeSql {
+  unsafe(sql: string, params?: unknown[]): { values(): Promise<unknown[][]> };
+  reserve(): Promise<UnsafeSql & { release(): void }>;
+}
+
+/** One at a time, in order: what a single node-postgres `Client` allows around a transaction. */
+class Lock {
+  #tail: Promise<void> = Promise.resolve();
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.#tail.then(() => release);
+    this.#tail = next;
+    return ready;
+  }
+}
+
+function nodePg(q: NodePgQueryable): PgSession["query"] {
+  return async (sql, params = []) => (await q.query({ text: sql, values: [...params], rowMode: "array" })).rows;
+}
+
+function unsafe(s: UnsafeSql): PgSession["query"] {
+  return (sql, params = []) => s.unsafe(sql, [...params]).values();
+}
+
+/**
+ * Recognises the user's client by its shape.
+ *
+ * @throws {TypeError} When it is none of the clients above.
+ */
+export function recognise(client: unknown): PgClient {
+  const c = client as Record<string, unknown> | null;
+  if ((typeof c === "object" || typeof c === "function") && c !== null) {
+    if (typeof c.unsafe === "function" && typeof c.reserve === "function") {
+      const s = c as unknown as UnsafeSql;
+      const bun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && typeof c.begin === "function" &&
+        typeof (c as { options?: unknown }).options === "object" && !("types" in c);
+      return {
+        kind: bun ? "bun" : "postgres.js",
+        query: unsafe(s),
+        async reserve() {
+          const r = await s.reserve();
+          return { query: unsafe(r), release: () => r.release() };
+        },
+      };
+    }
+    if (typeof c.query === "function" && typeof c.connect === "function") {
+      if (typeof c.totalCount === "number") {
+        const pool = c as unknown as NodePgPool;
+        return {
+          kind: "node-postgres pool",
+          query: nodePg(pool),
+          async reserve() {
+            const conn = await pool.connect();
+            return { query: nodePg(conn), release: (broken) => conn.release(broken === true) };
+          },
+        };
+      }
+      const single = c as unknown as NodePgQueryable;
+      const lock = new Lock();
+      const run = nodePg(single);
+      return {
+        kind: "node-postgres client",
+        async query(sql, params) {
+          const release = await lock.acquire();
+          try {
+            return await run(sql, params);
+          } finally {
+            release();
+          }
+        },
+        async reserve() {
+          const release = await lock.acquire();
+          return { query: run, release: () => release() };
+        },
+      };
+    }
+  }
+  throw new TypeError(
+    "Cannot open the PostgreSQL store: client must be a node-postgres Pool or Client, a postgres.js sql or Bun's SQL, " +
+      `received ${typeName(client)}`,
+  );
+}

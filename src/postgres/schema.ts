@@ -1,0 +1,90 @@
+/**
+ * The PostgreSQL schema of a store (FORMAT.md, "PostgreSQL"): a key table per
+ * key space, its tag table, and the meta table of versions, made or migrated
+ * once under an advisory lock however many processes start together.
+ *
+ * @module
+ */
+
+import { quoteName } from "../names.ts";
+import { KvSchemaError } from "../errors.ts";
+import type { PgSession } from "./client.ts";
+
+/** The schema version this code writes and reads. */
+export const PG_SCHEMA_VERSION = 1;
+
+/** The quoted names of one key table's objects. */
+export interface PgTable {
+  /** The key table's name (`kv`, `kv/ns`). */
+  name: string;
+  /** Quoted key table. */
+  q: string;
+  /** Quoted tag table. */
+  tags: string;
+}
+
+/** The names of key table `name`'s objects. */
+export function pgTable(name: string): PgTable {
+  return { name, q: quoteName(name), tags: quoteName(`kvsqlite_tags/${name}`) };
+}
+
+/** The statements that create key table `t` and its tag table when missing. */
+export function createTableSql(t: PgTable): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.q} (
+      k TEXT COLLATE "C" PRIMARY KEY,
+      t TEXT,
+      n DOUBLE PRECISION,
+      b BYTEA,
+      kind SMALLINT NOT NULL DEFAULT 0,
+      expire_time BIGINT,
+      version BIGINT NOT NULL DEFAULT 0,
+      tagged BOOLEAN NOT NULL DEFAULT false
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${quoteName(`${t.name}.expire_time`)} ON ${t.q} (expire_time)
+      WHERE expire_time IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${t.tags} (
+      tag TEXT COLLATE "C" NOT NULL,
+      k TEXT COLLATE "C" NOT NULL,
+      PRIMARY KEY (tag, k)
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${quoteName(`kvsqlite_tags/${t.name}.k`)} ON ${t.tags} (k)`,
+  ];
+}
+
+/**
+ * Makes (or checks) the root table `name`: in one transaction holding an
+ * advisory lock named after the table, so that processes starting together
+ * wait for the first one's DDL instead of racing it. A newer schema version
+ * is a {@link KvSchemaError}, and nothing is changed.
+ */
+export async function migrate(session: PgSession, name: string): Promise<void> {
+  await session.query("BEGIN");
+  try {
+    await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${name}`]);
+    await session.query(
+      `CREATE TABLE IF NOT EXISTS "kvsqlite_meta" (name TEXT COLLATE "C" PRIMARY KEY, version INTEGER NOT NULL)`,
+    );
+    const rows = await session.query(`SELECT version FROM "kvsqlite_meta" WHERE name = $1`, [name]);
+    const version = rows.length === 0 ? 0 : Number(rows[0]![0]);
+    if (version > PG_SCHEMA_VERSION) {
+      throw new KvSchemaError(
+        `Table ${
+          JSON.stringify(name)
+        } has schema version ${version}, newer than this kvsqlite's (${PG_SCHEMA_VERSION})`,
+      );
+    }
+    if (version < PG_SCHEMA_VERSION) {
+      for (const sql of createTableSql(pgTable(name))) await session.query(sql);
+      await session.query(
+        `INSERT INTO "kvsqlite_meta" (name, version) VALUES ($1, $2)
+          ON CONFLICT (name) DO UPDATE SET version = excluded.version`,
+        [name, PG_SCHEMA_VERSION],
+      );
+    }
+    await session.query("COMMIT");
+  } catch (error) {
+    await session.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

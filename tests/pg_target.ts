@@ -1,0 +1,70 @@
+/**
+ * The PostgreSQL store as a target of the shared suite: a server started on
+ * first use (tests/pg_server.ts), a node-postgres pool, and a key table per
+ * path (the same path opens the same table again, as a file would).
+ */
+
+import pg from "pg";
+import type { Target } from "./harness.ts";
+import { openKvPostgres } from "../src/postgres/mod.ts";
+import { type PgServer, startPrimary } from "./pg_server.ts";
+import { currentRuntime } from "./suite/process.ts";
+
+let server: Promise<PgServer> | undefined;
+let pool: pg.Pool | undefined;
+const tables = new Map<string, string>();
+
+/** The shared server and pool, started on first use. */
+export async function pgPool(): Promise<pg.Pool> {
+  server ??= startPrimary();
+  const s = await server;
+  pool ??= new pg.Pool({ connectionString: s.url, max: 8 });
+  return pool;
+}
+
+/** Stops the pool and the server (by pid). */
+export async function stopPg(): Promise<void> {
+  await pool?.end();
+  pool = undefined;
+  if (server !== undefined) await (await server).stop();
+  server = undefined;
+}
+
+function tableFor(path: string | undefined, table: unknown): string {
+  const base = path === undefined || path === ":memory:" ? `m${tables.size}_${Math.random().toString(36).slice(2)}` : path;
+  let name = tables.get(base);
+  if (name === undefined) {
+    name = `t${tables.size}`;
+    tables.set(base, name);
+  }
+  return typeof table === "string" ? `${name}_${table}` : name;
+}
+
+/** `openKv`'s options, as the PostgreSQL store takes them: `now` is its `clock`, a file's own are dropped. */
+function pgOptions(options: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (options?.now !== undefined) out.clock = options.now;
+  if (options?.codec !== undefined) out.codec = options.codec;
+  return out;
+}
+
+export function pgTarget(): Target {
+  const rt = currentRuntime().name;
+  const unsupported = () => {
+    throw new TypeError("the PostgreSQL store has no synchronous form");
+  };
+  return {
+    name: `PostgreSQL (node-postgres) on ${rt}`,
+    runtime: rt,
+    async: true,
+    async open(path, options) {
+      const o = options as Record<string, unknown> | undefined;
+      return await openKvPostgres(await pgPool(), { ...pgOptions(o), table: tableFor(path, o?.table) }) as never;
+    },
+    openKv: unsupported as never,
+    fromDatabase: unsupported as never,
+    raw: unsupported as never,
+    noUri: "PostgreSQL",
+    keepsFileOpen: "PostgreSQL",
+  };
+}
