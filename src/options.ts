@@ -124,7 +124,7 @@ const KNOWN = [
  * A user's clock, checked on every reading: a clock that returns NaN or a
  * string would make every TTL key immortal without a word.
  */
-function checkedClock(now: () => unknown): () => number {
+export function checkedClock(now: () => unknown): () => number {
   return () => {
     const t = now();
     if (typeof t !== "number") {

@@ -18,6 +18,7 @@
 import { checkFunction, checkOptions, typeName } from "../check.ts";
 import { type Codec, taggedJson } from "../codec.ts";
 import { checkName } from "../names.ts";
+import { checkedClock } from "../options.ts";
 import { recognise } from "./client.ts";
 import { migrate } from "./schema.ts";
 import { KvPostgres, zeroCounters } from "./store.ts";
@@ -99,7 +100,7 @@ export async function openKvPostgres(client: unknown, options: KvPostgresOptions
     {
       client: c,
       codec: options.codec ?? taggedJson,
-      clock: options.clock,
+      clock: options.clock === undefined ? undefined : checkedClock(options.clock),
       closed: false,
       made: new Set([table]),
       counters: zeroCounters(),

@@ -78,7 +78,7 @@ function columns(value: unknown, codec: Codec): [string | null, number | null, s
   const [v, kind] = encodeValue(value, codec);
   if (typeof v === "string") return [v, null, null, kind];
   if (typeof v === "number") return [null, v, null, kind];
-  if (typeof v === "bigint") return [String(v), null, null, kind];
+  if (typeof v === "bigint") return [null, Number(v), null, kind]; // an integer within ±(2^53 - 1): exact
   if (v instanceof Uint8Array) {
     let hex = "";
     for (const byte of v) hex += byte.toString(16).padStart(2, "0");
@@ -147,6 +147,7 @@ export class KvPostgres implements AsyncKvStore {
   readonly #session: PgReserved | undefined;
   readonly #depth: number;
   #ended = false;
+  #closed = false;
   readonly #children = new Map<string, KvPostgres>();
 
   /** Not for direct use: obtain a store from `openKvPostgres()`. */
@@ -163,7 +164,7 @@ export class KvPostgres implements AsyncKvStore {
   }
 
   #open(what: string): PgSession {
-    if (this.#shared.closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
+    if (this.#shared.closed || this.#closed) throw new KvClosedError(`Cannot ${what}: the store is closed`);
     if (this.#ended) throw new KvClosedError(`Cannot ${what}: the transaction has ended`);
     return this.#session ?? this.#shared.client;
   }
@@ -171,8 +172,12 @@ export class KvPostgres implements AsyncKvStore {
   async #query(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
     const session = this.#open(what);
     await this.#made(session, what);
+    // `$1` is the clock's reading; a statement that never reads the time has its parameters numbered from `$1`.
+    const timed = sql.includes(NOW);
+    const now = timed ? this.#shared.clock?.() ?? null : undefined;
+    const text = timed ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) - 1}`);
     try {
-      return await session.query(sql, [this.#shared.clock?.() ?? null, ...params]);
+      return await session.query(text, timed ? [now, ...params] : params);
     } catch (error) {
       this.#shared.counters.errors++;
       throw pgError(error, what, sql);
@@ -342,21 +347,27 @@ export class KvPostgres implements AsyncKvStore {
   ): Promise<number> {
     this.#open("set many keys");
     const byKey = new Map<string, unknown[]>();
+    const order: string[] = [];
     for (const entry of entriesOf(entries, "set many keys")) {
       checkEntry(entry);
+      order.push(entry[0]);
       byKey.delete(entry[0]); // the last write of a key wins, in its place
       byKey.set(entry[0], [entry[0], ...columns(entry[1], this.#shared.codec)]);
     }
     planWrite(options ?? {}, 0, "set many keys");
     if (byKey.size === 0) return 0;
-    return (await this.#write("set many keys", [...byKey.values()], options)).length;
+    const written = new Set(await this.#write("set many keys", [...byKey.values()], options));
+    let n = 0;
+    for (const key of order) if (written.has(key)) n++;
+    return n;
   }
 
   /** Deletes a key (see {@link KvMethods.delete}). */
   async delete(key: string): Promise<boolean> {
     this.#open("delete key");
     checkStoredKey(key, "delete key");
-    return await this.#deleteWhere("delete key", "k = $2", [key]) > 0;
+    // An expired row stays for purgeExpired, as on SQLite.
+    return await this.#deleteWhere("delete key", `k = $2 AND ${LIVE}`, [key]) > 0;
   }
 
   /** Deletes the live rows matching `where`, and their tags; returns how many. */
@@ -669,30 +680,33 @@ export class KvPostgres implements AsyncKvStore {
     const depth = this.#depth + 1;
     const savepoint = `kvsqlite_${depth}`;
     let broken = false;
+    const control = async (sql: string) => {
+      try {
+        await session.query(sql);
+      } catch (error) {
+        broken = true;
+        throw pgError(error, what, sql);
+      }
+    };
     try {
-      await session.query(nested ? `SAVEPOINT ${savepoint}` : "BEGIN");
+      await control(nested ? `SAVEPOINT ${savepoint}` : "BEGIN");
       const tx = new KvPostgres(this.#shared, this.#root(), this.#ns, session, depth);
       let result: R;
       try {
         result = await fn(tx);
       } catch (error) {
         tx.#ended = true;
-        await session.query(nested ? `ROLLBACK TO SAVEPOINT ${savepoint}` : "ROLLBACK").catch(() => {
-          broken = true;
-        });
+        // The caller's error, unchanged; a rollback that fails leaves the connection to be discarded.
+        await session.query(nested ? `ROLLBACK TO SAVEPOINT ${savepoint}` : "ROLLBACK").catch(() => (broken = true));
         throw error;
       }
       tx.#ended = true;
-      await session.query(nested ? `RELEASE SAVEPOINT ${savepoint}` : "COMMIT");
+      await control(nested ? `RELEASE SAVEPOINT ${savepoint}` : "COMMIT");
       if (!nested) {
         this.#shared.counters.transactions++;
         this.#shared.counters.commits++;
       }
       return result;
-    } catch (error) {
-      if (error instanceof KvError || error instanceof TypeError || error instanceof RangeError) throw error;
-      broken = true;
-      throw pgError(error, what);
     } finally {
       if (!nested) (session as PgReserved).release(broken);
     }
@@ -720,7 +734,8 @@ export class KvPostgres implements AsyncKvStore {
     const rows = await this.#query(
       "list namespaces",
       `SELECT substr(tablename, $3) FROM pg_tables WHERE schemaname = current_schema()
-        AND starts_with(tablename, $2) AND strpos(substr(tablename, $3), '/') = 0 ORDER BY 1 COLLATE "C"`,
+        AND starts_with(tablename, $2) AND strpos(substr(tablename, $3), '/') = 0
+        ORDER BY substr(tablename, $3) COLLATE "C"`,
       [prefix, prefix.length + 1],
     );
     return rows.map((row) => row[0] as string);
@@ -829,7 +844,9 @@ export class KvPostgres implements AsyncKvStore {
 
   /** Closes the store: later calls reject with `KvClosedError`; the user's client stays open. */
   close(_options?: CloseOptions): Promise<void> {
+    // Closing a namespace closes that view; closing the root, the store.
     if (this.#ns.length === 0 && this.#session === undefined) this.#shared.closed = true;
+    else this.#closed = true;
     return Promise.resolve();
   }
 
