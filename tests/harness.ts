@@ -42,6 +42,12 @@ export interface Target {
   keepsFileOpen?: string;
   /** A raw driver connection, for looking at the file behind the store's back. */
   raw(path: string): Driver;
+  /** Why this store has no SQLite file to look into, when it has none (the tests that inspect the file are skipped). */
+  noFile?: string;
+  /** Why calls on the store itself inside a transaction's function do not join the transaction, when they do not. */
+  manyConnections?: string;
+  /** The tag rows of a key table, [tag, key], where the store is not a SQLite file. */
+  tagRows?(path: string, table: string): Promise<unknown[][]>;
 }
 
 /**

@@ -66,5 +66,16 @@ export function pgTarget(): Target {
     raw: unsupported as never,
     noUri: "PostgreSQL",
     keepsFileOpen: "PostgreSQL",
+    noFile: "a PostgreSQL store has no SQLite file (tests/suite/postgres.ts checks its tables)",
+    manyConnections: "a pool: calls on the store itself run on other connections than the transaction's",
+    async tagRows(path, table) {
+      const name = tableFor(path, undefined) + (table === "kv" ? "" : table.slice(2));
+      const r = await (await pgPool()).query({
+        text: `SELECT tag, k FROM "kvsqlite_tags/${name}" ORDER BY tag COLLATE "C", k COLLATE "C"`,
+        values: [],
+        rowMode: "array",
+      });
+      return r.rows;
+    },
   };
 }

@@ -56,8 +56,9 @@ export function rawExec(raw: (path: string) => Driver, path: string, sql: string
   }
 }
 
-/** The tag rows of a table, [tag, key], read on a raw connection. */
-export function tagRows(t: Target, path: string, table = "kv"): SqlRow[] {
+/** The tag rows of a table, [tag, key], read on a raw connection (or the target's own way, where it has no file). */
+export function tagRows(t: Target, path: string, table = "kv"): SqlRow[] | Promise<unknown[][]> {
+  if (t.tagRows !== undefined) return t.tagRows(path, table);
   return rawAll(t.raw, path, `SELECT tag, k FROM "kvsqlite_tags/${table}" ORDER BY tag, k`);
 }
 

@@ -169,9 +169,19 @@ export class KvPostgres implements AsyncKvStore {
     return this.#session ?? this.#shared.client;
   }
 
-  async #query(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
+  /**
+   * Runs one statement. A statement is handed to the connection in the same
+   * turn as the call that makes it (no await before), so the calls a
+   * transaction's function makes without awaiting them reach PostgreSQL in
+   * order, before its COMMIT.
+   */
+  #query(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
     const session = this.#open(what);
-    await this.#made(session, what);
+    if (this.#shared.made.has(this.#t.name)) return this.#run(session, what, sql, params);
+    return this.#made(session, what).then(() => this.#run(session, what, sql, params));
+  }
+
+  async #run(session: PgSession, what: string, sql: string, params: unknown[]): Promise<unknown[][]> {
     // `$1` is the clock's reading; a statement that never reads the time has its parameters numbered from `$1`.
     const timed = sql.includes(NOW);
     const now = timed ? this.#shared.clock?.() ?? null : undefined;

@@ -42,7 +42,7 @@ export function namespaceTests(test: TestFn, t: Target): void {
     assert.deepEqual(await kv.namespace("users").keys(), ["again"]);
     for (const bad of ["", "a/b", "sqlite_x", "x".repeat(129)]) assert.throws(() => kv.namespace(bad), RangeError);
     assert.throws(() => kv.namespace(5 as unknown as string), TypeError);
-  });
+  }, { skip: t.manyConnections });
 
   test("closing a namespace closes only that view", async () => {
     await using kv = await t.open();

@@ -49,7 +49,7 @@ export function queryTests(test: TestFn, t: Target): void {
       assert.doesNotMatch(plan, /SCAN/, JSON.stringify(q));
       assert.doesNotMatch(plan, /TEMP B-TREE/, JSON.stringify(q));
     }
-  });
+  }, { skip: t.noFile });
 
   test("start is inclusive and end exclusive", async () => {
     await using kv = await t.open();

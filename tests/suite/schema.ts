@@ -37,7 +37,7 @@ export function schemaTests(test: TestFn, t: Target): void {
       assert.deepEqual(await kv.namespace("users").keys({ tag: "t" }), ["u"]);
     }
     assert.deepEqual(rawAll(t.raw, path, `SELECT version FROM kvsqlite_meta WHERE name = 'kv'`), [[2]]);
-    assert.deepEqual(tagRows(t, path, "kv/users"), [["t", "u"]]);
+    assert.deepEqual(await tagRows(t, path, "kv/users"), [["t", "u"]]);
   });
 
   test("a legacy Kvsqlite table with rows is adopted: rows stay readable and TTL works", async () => {
