@@ -9,7 +9,7 @@
 
 import type { AsyncKvStore, CloseOptions, KvEntry, KvMethods } from "../api.ts";
 import { booleanOption, checkOptions, typeName } from "../check.ts";
-import type { CheckpointResult } from "../checkpoint.ts";
+import type { CheckpointMode, CheckpointResult } from "../checkpoint.ts";
 import { type Codec, decodeValue, encodeValue, Kind } from "../codec.ts";
 import type { SqlValue } from "../driver.ts";
 import { KvClosedError, KvError } from "../errors.ts";
@@ -600,7 +600,9 @@ export class KvPostgres implements AsyncKvStore {
     this.#open(what);
     const o = checkListOptions(options, what);
     compileQuery(query, what);
-    return await this.#page(what, query, o, o.after, o.limit);
+    const rows = await this.#page(what, query, o, o.after, o.limit);
+    this.#shared.counters.rowsIterated += rows.length;
+    return rows;
   }
 
   /** Keys in byte order (see {@link KvMethods.keys}). */
@@ -629,6 +631,7 @@ export class KvPostgres implements AsyncKvStore {
     let left = o.limit ?? Infinity;
     while (left > 0) {
       const rows = await this.#page("list entries", query, o, after, Math.min(256, left));
+      this.#shared.counters.rowsIterated += rows.length;
       for (const row of rows) {
         yield {
           key: row[0] as string,
@@ -800,8 +803,14 @@ export class KvPostgres implements AsyncKvStore {
   }
 
   /** Nothing to checkpoint from a client: PostgreSQL checkpoints itself. */
-  checkpoint(): Promise<CheckpointResult> {
+  checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
     this.#open("checkpoint");
+    if (!["passive", "full", "restart", "truncate"].includes(mode)) {
+      return Promise.reject(
+        new RangeError(`Cannot checkpoint: mode must be one of passive, full, restart, truncate, received ${typeName(mode)}`),
+      );
+    }
+    this.#shared.counters.checkpoints++;
     return Promise.resolve({ busy: false, logFrames: -1, checkpointedFrames: -1 });
   }
 
@@ -853,7 +862,9 @@ export class KvPostgres implements AsyncKvStore {
   }
 
   /** Closes the store: later calls reject with `KvClosedError`; the user's client stays open. */
-  close(_options?: CloseOptions): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
+    checkOptions(options, ["optimize"], "close store");
+    booleanOption(options, "optimize", "close store");
     // Closing a namespace closes that view; closing the root, the store.
     if (this.#ns.length === 0 && this.#session === undefined) this.#shared.closed = true;
     else this.#closed = true;

@@ -40,7 +40,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     assert.equal(s.fileBytes, s.pages * s.pageSize);
     assert.equal(typeof s.walBytes, "number");
     assert.ok((s.walBytes as number) > 0);
-  });
+  }, { skip: t.noFile });
 
   test("stats counts rows iterated, errors and checkpoints, and { reset } returns and zeroes the counters", async () => {
     await using kv = await t.open(tempFile());
@@ -79,7 +79,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await kv.optimize();
     await assert.rejects(async () => await kv.checkpoint("bogus" as never), RangeError);
     await assert.rejects(async () => await kv.transaction(() => kv.vacuum()), KvError);
-  });
+  }, { skip: t.noFile });
 
   /** A raw connection holding a read snapshot taken before 200 writes, which stay in the WAL behind it. */
   async function pinnedByReader(kv: AnyKv, path: string): Promise<Driver> {
@@ -115,7 +115,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     } finally {
       reader.close();
     }
-  });
+  }, { skip: t.noFile });
 
   test("a reader that lets go within the grace does not stop a truncate", async () => {
     const path = tempFile();
@@ -130,7 +130,10 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     } finally {
       reader.close();
     }
-  }, { skip: t.async ? undefined : "the checkpoint must run in another thread (the worker) while this one lets go" });
+  }, {
+    skip: t.noFile ??
+      (t.async ? undefined : "the checkpoint must run in another thread (the worker) while this one lets go"),
+  });
 
   test("vacuum({ pages }) frees at most that many pages, on a file created for it", async () => {
     const path = tempFile();
@@ -148,7 +151,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await using plain = await t.open(tempFile());
     await assert.rejects(async () => await plain.vacuum({ pages: 5 }), /autoVacuum: "incremental"/);
     await plain.vacuum();
-  });
+  }, { skip: t.noFile });
 
   test("integrityCheck passes on a sound file and throws KvCorruptError on a damaged one", async () => {
     const path = tempFile();
@@ -168,7 +171,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
         await kv.close({ optimize: false });
       }
     }, KvCorruptError);
-  });
+  }, { skip: t.noFile });
 
   test("backup writes a consistent copy while the store stays open", async () => {
     const dir = tempDir();
@@ -182,7 +185,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     assert.equal(await copy.namespace("ns").get("b"), 2);
     await assert.rejects(async () => await kv.backup(join(dir, "copy.db")), KvError);
     await assert.rejects(async () => await kv.backup(""), RangeError);
-  });
+  }, { skip: t.noFile });
 
   test("backup creates parent folders and refuses an existing target unless overwrite", async () => {
     const path = tempFile();
@@ -205,7 +208,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await using copy = await t.open(target, { readOnly: true });
     assert.equal(await copy.get("a"), 2);
     await assert.rejects(async () => await kv.backup(target, { overwite: true } as never), TypeError);
-  });
+  }, { skip: t.noFile });
 
   test("backup works where SQLite may not attach a database, as on Deno without -A", async () => {
     const path = tempFile();
@@ -230,7 +233,7 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     } finally {
       await kv.close();
     }
-  });
+  }, { skip: t.noFile });
 
   test("an existing file that is not ours is never a backup's casualty", async () => {
     await using kv = await t.open();
@@ -239,5 +242,5 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     await assert.rejects(async () => await kv.backup(target), KvError);
     assert.equal(readFileSync(target, "utf8"), "mine");
     assert.equal(existsSync(target), true);
-  });
+  }, { skip: t.noFile });
 }

@@ -138,7 +138,7 @@ export function nameTests(test: TestFn, t: Target): void {
       { numRuns: RUNS, seed: 0x5eed },
     );
     assert.equal(seen, RUNS);
-  });
+  }, { skip: t.noFile });
 }
 
 /** The same for the entry points that take a name besides the store: memoize and Keyv. */
