@@ -6,12 +6,14 @@ import { processTests } from "./suite/process.ts";
 import { asyncProcessTests } from "./suite/async.ts";
 import { asyncTarget, nodeTarget } from "./targets.ts";
 import { cleanup } from "./util.ts";
+import { stopPgNow } from "./pg_target.ts";
 import { openKv } from "../mod.ts";
 import { builtinTests } from "./suite/builtin.ts";
 import { denoKvEntryTests } from "./suite/denokv.ts";
 import { cliNameTests } from "./suite/names.ts";
 import { sharedFileTests } from "./suite/shared_file.ts";
 import { litestreamTests } from "./suite/litestream.ts";
+import { postgresTests } from "./suite/postgres.ts";
 import { asyncBatchedCrashTests, batchedCrashTests, crashTests } from "./suite/crash.ts";
 import { cacheProcessTests } from "./suite/cache.ts";
 import type { Target } from "./harness.ts";
@@ -108,4 +110,6 @@ if (dbTarget) {
   });
 }
 
+postgresTests(test);
+globalThis.addEventListener("unload", stopPgNow);
 globalThis.addEventListener("unload", cleanup);

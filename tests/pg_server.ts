@@ -64,6 +64,8 @@ export interface PgServer {
   stop(signal?: "SIGKILL" | "SIGINT"): Promise<void>;
   /** Promotes a standby to primary. */
   promote(): void;
+  /** Starts the server again on its folder and port (after a kill). */
+  restart(): Promise<PgServer>;
 }
 
 function folder(): string {
@@ -120,6 +122,7 @@ async function serve(dir: string, port: number, extra: string[]): Promise<PgServ
     promote() {
       run("pg_ctl", ["promote", "-D", data, "-w"]);
     },
+    restart: () => serve(dir, port, extra),
   };
 }
 

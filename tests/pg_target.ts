@@ -11,6 +11,7 @@ import { type PgServer, startPrimary } from "./pg_server.ts";
 import { currentRuntime } from "./suite/process.ts";
 
 let server: Promise<PgServer> | undefined;
+let running: PgServer | undefined;
 let pool: pg.Pool | undefined;
 const tables = new Map<string, string>();
 
@@ -18,8 +19,15 @@ const tables = new Map<string, string>();
 export async function pgPool(): Promise<pg.Pool> {
   server ??= startPrimary();
   const s = await server;
+  running = s;
   pool ??= new pg.Pool({ connectionString: s.url, max: 8 });
   return pool;
+}
+
+/** Stops the server at once, without waiting (for an exit handler). */
+export function stopPgNow(): void {
+  running?.process.kill("SIGINT");
+  running = undefined;
 }
 
 /** Stops the pool and the server (by pid). */
@@ -28,10 +36,13 @@ export async function stopPg(): Promise<void> {
   pool = undefined;
   if (server !== undefined) await (await server).stop();
   server = undefined;
+  running = undefined;
 }
 
 function tableFor(path: string | undefined, table: unknown): string {
-  const base = path === undefined || path === ":memory:" ? `m${tables.size}_${Math.random().toString(36).slice(2)}` : path;
+  const base = path === undefined || path === ":memory:"
+    ? `m${tables.size}_${Math.random().toString(36).slice(2)}`
+    : path;
   let name = tables.get(base);
   if (name === undefined) {
     name = `t${tables.size}`;

@@ -32,7 +32,13 @@ interface NodePgQueryable {
 }
 
 interface NodePgPool extends NodePgQueryable {
-  connect(): Promise<NodePgQueryable & { release(destroy?: boolean | Error): void }>;
+  connect(): Promise<
+    NodePgQueryable & {
+      release(destroy?: boolean | Error): void;
+      on(event: "error", listener: (error: Error) => void): void;
+      off(event: "error", listener: (error: Error) => void): void;
+    }
+  >;
   totalCount: number;
 }
 
@@ -90,7 +96,18 @@ export function recognise(client: unknown): PgClient {
           query: nodePg(pool),
           async reserve() {
             const conn = await pool.connect();
-            return { query: nodePg(conn), release: (broken) => conn.release(broken === true) };
+            // A checked-out client reports a dropped connection as an 'error' event, which would end the process
+            // without a listener; the query in flight rejects anyway, and the client is destroyed on release.
+            let dropped = false;
+            const onError = () => (dropped = true);
+            conn.on("error", onError);
+            return {
+              query: nodePg(conn),
+              release: (broken) => {
+                conn.off("error", onError);
+                conn.release(broken === true || dropped);
+              },
+            };
           },
         };
       }

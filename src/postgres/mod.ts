@@ -82,9 +82,6 @@ export async function openKvPostgres(client: unknown, options: KvPostgresOptions
   checkOptions(options, ["table", "clock", "codec"], "open the PostgreSQL store");
   const table = options.table ?? "kv";
   checkName(table, "table", "open the PostgreSQL store");
-  if (table.includes("/") || table.startsWith("kvsqlite_")) {
-    throw new TypeError(`Cannot open the PostgreSQL store: table ${JSON.stringify(table)} is a name kvsqlite keeps`);
-  }
   if (options.clock !== undefined) checkFunction(options.clock, "clock", "open the PostgreSQL store");
   const session = await c.reserve();
   let broken = false;

@@ -59,6 +59,11 @@ export function createTableSql(t: PgTable): string[] {
  * is a {@link KvSchemaError}, and nothing is changed.
  */
 export async function migrate(session: PgSession, name: string): Promise<void> {
+  // The common case, a table at this version, takes no lock and writes nothing (a standby can open it).
+  if ((await session.query(`SELECT to_regclass('"kvsqlite_meta"') IS NOT NULL`))[0]![0] === true) {
+    const rows = await session.query(`SELECT version FROM "kvsqlite_meta" WHERE name = $1`, [name]);
+    if (rows.length > 0 && Number(rows[0]![0]) === PG_SCHEMA_VERSION) return;
+  }
   await session.query("BEGIN");
   try {
     await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${name}`]);

@@ -807,7 +807,9 @@ export class KvPostgres implements AsyncKvStore {
     this.#open("checkpoint");
     if (!["passive", "full", "restart", "truncate"].includes(mode)) {
       return Promise.reject(
-        new RangeError(`Cannot checkpoint: mode must be one of passive, full, restart, truncate, received ${typeName(mode)}`),
+        new RangeError(
+          `Cannot checkpoint: mode must be one of passive, full, restart, truncate, received ${typeName(mode)}`,
+        ),
       );
     }
     this.#shared.counters.checkpoints++;

@@ -91,31 +91,35 @@ export function maintenanceTests(test: TestFn, t: Target): void {
     return reader;
   }
 
-  test("a reader on an older snapshot makes full, restart and truncate report busy at once, not after busyTimeout", async () => {
-    const path = tempFile();
-    await using kv = await t.open(path, { busyTimeout: 20_000 });
-    // A reader that keeps its snapshot, as Litestream does all the time.
-    const reader = await pinnedByReader(kv, path);
-    try {
-      for (const mode of ["full", "restart", "truncate"] as const) {
-        const started = Date.now();
-        const r = await kv.checkpoint(mode);
-        const took = Date.now() - started;
-        assert.equal(r.busy, true, mode);
-        assert.ok(r.checkpointedFrames < r.logFrames, `${mode}: ${JSON.stringify(r)}`);
-        // SQLite alone waits the whole busyTimeout (20 s) holding the write lock.
-        assert.ok(took < 10_000, `${mode} took ${took} ms`);
+  test(
+    "a reader on an older snapshot makes full, restart and truncate report busy at once, not after busyTimeout",
+    async () => {
+      const path = tempFile();
+      await using kv = await t.open(path, { busyTimeout: 20_000 });
+      // A reader that keeps its snapshot, as Litestream does all the time.
+      const reader = await pinnedByReader(kv, path);
+      try {
+        for (const mode of ["full", "restart", "truncate"] as const) {
+          const started = Date.now();
+          const r = await kv.checkpoint(mode);
+          const took = Date.now() - started;
+          assert.equal(r.busy, true, mode);
+          assert.ok(r.checkpointedFrames < r.logFrames, `${mode}: ${JSON.stringify(r)}`);
+          // SQLite alone waits the whole busyTimeout (20 s) holding the write lock.
+          assert.ok(took < 10_000, `${mode} took ${took} ms`);
+        }
+        assert.equal((await kv.checkpoint("passive")).busy, false, "passive never waits");
+        assert.equal(await kv.get("k199"), "x".repeat(100));
+        reader.exec("COMMIT");
+        const done = await kv.checkpoint("truncate");
+        assert.equal(done.busy, false);
+        assert.equal(statSync(`${path}-wal`).size, 0, "truncated once the reader let go");
+      } finally {
+        reader.close();
       }
-      assert.equal((await kv.checkpoint("passive")).busy, false, "passive never waits");
-      assert.equal(await kv.get("k199"), "x".repeat(100));
-      reader.exec("COMMIT");
-      const done = await kv.checkpoint("truncate");
-      assert.equal(done.busy, false);
-      assert.equal(statSync(`${path}-wal`).size, 0, "truncated once the reader let go");
-    } finally {
-      reader.close();
-    }
-  }, { skip: t.noFile });
+    },
+    { skip: t.noFile },
+  );
 
   test("a reader that lets go within the grace does not stop a truncate", async () => {
     const path = tempFile();

@@ -1,0 +1,128 @@
+import { assert } from "../assert.ts";
+import pg from "pg";
+import type { TestFn } from "../harness.ts";
+import { pgPool, pgTarget } from "../pg_target.ts";
+import { noPostgres, startPrimary } from "../pg_server.ts";
+import { openKvPostgres } from "../../src/postgres/mod.ts";
+import { KvError } from "../../src/errors.ts";
+import { valueTests } from "./values.ts";
+import { ttlTests } from "./ttl.ts";
+import { writeTests } from "./writes.ts";
+import { limitTests, queryTests } from "./query.ts";
+import { tagTests } from "./tags.ts";
+import { transactionTests } from "./transactions.ts";
+import { namespaceTests } from "./namespaces.ts";
+import { modelTests } from "./model.ts";
+import { nameTests } from "./names.ts";
+import { reliabilityTests } from "./reliability.ts";
+import { maintenanceTests } from "./maintenance.ts";
+import { pgFailoverTests } from "./pg_failover.ts";
+
+/** The shared suite's areas on openKvPostgres (node-postgres), then what only PostgreSQL has. */
+export function postgresTests(test: TestFn): void {
+  const why = noPostgres();
+  const t = pgTarget();
+  const named: TestFn = (name, fn, options) => test(`${t.name}: ${name}`, fn, { skip: why ?? options?.skip });
+  valueTests(named, t);
+  ttlTests(named, t);
+  writeTests(named, t);
+  queryTests(named, t);
+  limitTests(named, t);
+  tagTests(named, t);
+  transactionTests(named, t);
+  namespaceTests(named, t);
+  modelTests(named, t);
+  nameTests(named, t);
+  reliabilityTests(named, t);
+  maintenanceTests(named, t);
+  pgOnlyTests(named);
+  pgFailoverTests(test);
+}
+
+function pgOnlyTests(test: TestFn): void {
+  test("a client that is not a PostgreSQL client is a TypeError naming what was expected", async () => {
+    for (const bad of [undefined, null, 42, "postgres://x", {}, { query() {} }]) {
+      await assert.rejects(() => openKvPostgres(bad), /node-postgres Pool or Client, a postgres\.js sql or Bun's SQL/);
+    }
+  });
+
+  test("SQLite's options are refused by name, unknown ones as openKv refuses them", async () => {
+    const pool = await pgPool();
+    for (const name of ["busyTimeout", "journalMode", "durability", "readOnly", "pageSize"]) {
+      await assert.rejects(
+        () => openKvPostgres(pool, { [name]: 1 } as never),
+        new RegExp(`${name} is an option of SQLite`),
+      );
+    }
+    await assert.rejects(() => openKvPostgres(pool, { tabel: "x" } as never), TypeError);
+    await assert.rejects(() => openKvPostgres(pool, { table: "kvsqlite_meta" }), RangeError);
+  });
+
+  test("many processes opening at once make the schema once, under the advisory lock", async () => {
+    const pool = await pgPool();
+    const table = `race_${Date.now()}`;
+    const opened = await Promise.all(Array.from({ length: 8 }, () => openKvPostgres(pool, { table })));
+    await Promise.all(opened.map((kv, i) => kv.set(`k${i}`, i)));
+    assert.equal(await opened[0]!.count(), 8);
+    const meta = await pool.query({ text: `SELECT version FROM "kvsqlite_meta" WHERE name = $1`, values: [table] });
+    assert.deepEqual(meta.rows, [{ version: 1 }]);
+  });
+
+  test("expiry is judged by the server's clock unless a clock is given", async () => {
+    const pool = await pgPool();
+    await using kv = await openKvPostgres(pool, { table: `clock_${Date.now()}` });
+    await kv.set("short", 1, { ttl: 50 });
+    const left = await kv.ttl("short");
+    assert.ok(left !== undefined && left > 0 && left <= 50, String(left));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(await kv.get("short"), undefined, "gone by the server's clock");
+    const server = await pool.query({
+      text: "SELECT floor(extract(epoch FROM now()) * 1000)::float8 AS ms",
+      values: [],
+    });
+    const entry = await (async () => {
+      await kv.set("long", 1, { ttl: 60_000 });
+      return await kv.getEntry("long");
+    })();
+    assert.ok(Math.abs(entry!.expiresAt! - 60_000 - Number(server.rows[0].ms)) < 5_000);
+  });
+
+  test("the purge and a prefix listing are searches through an index, not scans", async () => {
+    const pool = await pgPool();
+    const table = `plan_${Date.now()}`;
+    await using kv = await openKvPostgres(pool, { table });
+    await kv.setMany(Array.from({ length: 2000 }, (_, i) => [`k${i}`, i] as [string, number]), { ttl: 60_000 });
+    await pool.query(`ANALYZE "${table}"`);
+    const plan = async (sql: string) =>
+      (await pool.query({ text: `EXPLAIN ${sql}`, values: [], rowMode: "array" })).rows.map((r) => r[0]).join("\n");
+    assert.match(await plan(`DELETE FROM "${table}" WHERE expire_time <= 1`), /Index|Bitmap/);
+    assert.match(await plan(`SELECT k FROM "${table}" WHERE k >= 'k1' AND k < 'k2' ORDER BY k LIMIT 10`), /Index/);
+  });
+
+  test("a connection lost mid-call rejects with KV_CONNECTION, never hangs, and the next call works once the server is back", async () => {
+    let server = await startPrimary();
+    const pool = new pg.Pool({ connectionString: server.url, max: 2, connectionTimeoutMillis: 2000 });
+    pool.on("error", () => {});
+    try {
+      await using kv = await openKvPostgres(pool);
+      await kv.set("a", 1);
+      // A call waiting on a lock another session holds, when the server goes away.
+      const blocker = new pg.Client({ connectionString: server.url });
+      blocker.on("error", () => {});
+      await blocker.connect();
+      await blocker.query(`BEGIN; LOCK TABLE "kv" IN ACCESS EXCLUSIVE MODE`);
+      const pending = kv.get("a");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await server.stop("SIGKILL");
+      await assert.rejects(pending, (e: unknown) => e instanceof KvError && e.code === "KV_CONNECTION");
+      assert.ok(Date.now() - started < 5_000);
+      await assert.rejects(() => kv.get("a"), (e: unknown) => e instanceof KvError && e.code === "KV_CONNECTION");
+      server = await server.restart();
+      assert.equal(await kv.get("a"), 1, "the pool reconnects; the store needs nothing");
+    } finally {
+      await pool.end().catch(() => {});
+      await server.stop();
+    }
+  });
+}
