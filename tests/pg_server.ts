@@ -157,5 +157,7 @@ export async function startStandby(primary: PgServer): Promise<PgServer> {
     "stream",
   ]);
   const port = await freePort();
-  return await serve(dir, port, []);
+  // After its primary is gone, a standby retries every wal_retrieve_retry_interval (5 s by default) and notices a
+  // promotion only then: 100 ms lets it take over at once.
+  return await serve(dir, port, ["-c", "wal_retrieve_retry_interval=100ms"]);
 }
