@@ -17,6 +17,31 @@ import { nameTests } from "./names.ts";
 import { reliabilityTests } from "./reliability.ts";
 import { maintenanceTests } from "./maintenance.ts";
 import { pgFailoverTests } from "./pg_failover.ts";
+import { SAMPLE } from "../fixtures/sample.ts";
+import { currentRuntime } from "./process.ts";
+import { spawn } from "node:child_process";
+import { tempDir } from "../util.ts";
+import { taggedJson } from "../../src/codec.ts";
+import { openKv } from "../../mod.ts";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+
+/** The CLI on this runtime, with `stdin` as its input. */
+function cli(args: string[], stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const rt = currentRuntime();
+  return new Promise((resolve, reject) => {
+    const child = spawn(rt.command, [...rt.args, CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
 
 /** The shared suite's areas on openKvPostgres (node-postgres), then what only PostgreSQL has. */
 export function postgresTests(test: TestFn): void {
@@ -97,6 +122,56 @@ function pgOnlyTests(test: TestFn): void {
       (await pool.query({ text: `EXPLAIN ${sql}`, values: [], rowMode: "array" })).rows.map((r) => r[0]).join("\n");
     assert.match(await plan(`DELETE FROM "${table}" WHERE expire_time <= 1`), /Index|Bitmap/);
     assert.match(await plan(`SELECT k FROM "${table}" WHERE k >= 'k1' AND k < 'k2' ORDER BY k LIMIT 10`), /Index/);
+  });
+
+  test("a value written through openKvPostgres reads back identically through openKv after the CLI's import, and back", async () => {
+    const pool = await pgPool();
+    await using kv = await openKvPostgres(pool, { table: `dump_${Date.now()}` });
+    for (const [key, value] of SAMPLE) await kv.set(key, value, { tags: ["sample"] });
+    await kv.set("expiring", "soon", { ttl: 600_000 });
+    await kv.namespace("users").set("ada", { admin: true });
+    // The dump format of `kvsqlite FILE export` (README, "The command line tool"), written from PostgreSQL.
+    const lines: string[] = [];
+    for (const [space, name] of [[kv, undefined], [kv.namespace("users"), "users"]] as const) {
+      for await (const e of space.list()) {
+        const tags = await space.tags(e.key);
+        lines.push(JSON.stringify({
+          key: e.key,
+          value: JSON.parse(taggedJson.encode(e.value) as string),
+          expiresAt: e.expiresAt,
+          ...(tags !== undefined && tags.length > 0 ? { tags } : {}),
+          ...(name === undefined ? {} : { namespace: name }),
+        }));
+      }
+    }
+    const file = join(tempDir(), "from-postgres.db");
+    const imported = await cli([file, "import"], lines.join("\n"));
+    assert.equal(imported.code, 0, imported.stderr);
+    {
+      using copy = openKv(file);
+      for (const [key, value] of SAMPLE) {
+        assert.deepEqual(copy.get(key), value, key);
+        assert.deepEqual(copy.tags(key), ["sample"]);
+      }
+      assert.deepEqual(copy.getEntry("expiring")!.expiresAt, (await kv.getEntry("expiring"))!.expiresAt);
+      assert.deepEqual(copy.namespace("users").get("ada"), { admin: true });
+    }
+    // And back: the CLI's export of that file, into a new PostgreSQL table.
+    const exported = await cli([file, "export"]);
+    assert.equal(exported.code, 0, exported.stderr);
+    await using back = await openKvPostgres(pool, { table: `back_${Date.now()}` });
+    for (const l of exported.stdout.split("\n").filter((x) => x !== "")) {
+      const e = JSON.parse(l);
+      const space = e.namespace === undefined ? back : back.namespace(e.namespace);
+      await space.set(e.key, taggedJson.decode(JSON.stringify(e.value)), {
+        ...(e.expiresAt === null ? {} : { expiresAt: e.expiresAt }),
+        ...(e.tags === undefined ? {} : { tags: e.tags }),
+      });
+    }
+    for (const [key, value] of SAMPLE) assert.deepEqual(await back.get(key), value, key);
+    assert.deepEqual(await back.keys({ tag: "sample" }), await kv.keys({ tag: "sample" }));
+    assert.deepEqual(await back.namespace("users").get("ada"), { admin: true });
+    assert.equal((await back.getEntry("expiring"))!.expiresAt, (await kv.getEntry("expiring"))!.expiresAt);
   });
 
   test("a connection lost mid-call rejects with KV_CONNECTION, never hangs, and the next call works once the server is back", async () => {
