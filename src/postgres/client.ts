@@ -11,11 +11,13 @@ import { typeName } from "../check.ts";
 
 /** One connection's queries, in order. */
 export interface PgSession {
+  /** Runs `sql` with its `$1...` parameters; resolves with the rows, each an array of its columns. */
   query(sql: string, params?: readonly unknown[]): Promise<unknown[][]>;
 }
 
 /** A session kept for a transaction, given back with `release()` (destroyed when `broken`). */
 export interface PgReserved extends PgSession {
+  /** Gives the connection back (`broken`: destroyed instead, its state being unknown). */
   release(broken?: boolean): void;
 }
 

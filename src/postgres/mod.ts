@@ -26,6 +26,7 @@ import { pgError } from "./errors.ts";
 
 export { KvPostgres } from "./store.ts";
 export type { PgClient, PgReserved, PgSession } from "./client.ts";
+export * from "../public.ts";
 
 /** Options of {@link openKvPostgres}. */
 export interface KvPostgresOptions {

@@ -10,7 +10,7 @@
 import type { AsyncKvStore, CloseOptions, KvEntry, KvMethods } from "../api.ts";
 import { booleanOption, checkOptions, typeName } from "../check.ts";
 import type { CheckpointMode, CheckpointResult } from "../checkpoint.ts";
-import { type Codec, decodeValue, encodeValue, Kind } from "../codec.ts";
+import { type Codec, decodeValue, encodeValue } from "../codec.ts";
 import type { SqlValue } from "../driver.ts";
 import { KvClosedError, KvError } from "../errors.ts";
 import { atToTime, expiryOf, type ExpiryOptions, ttlToTime } from "../expiry.ts";
@@ -214,8 +214,9 @@ export class KvPostgres implements AsyncKvStore {
     c.misses += asked - found;
   }
 
-  /** The value of a live key, or `fallback` (see {@link KvMethods.get}). */
+  /** The value of a live key (see {@link KvMethods.get}). */
   get<T = unknown>(key: string): Promise<T | undefined>;
+  /** The value of a live key, or `fallback` (see {@link KvMethods.get}). */
   get<T = unknown>(key: string, fallback: T): Promise<T>;
   async get<T>(key: string, fallback?: T): Promise<T | undefined> {
     this.#open("get key");
@@ -419,8 +420,9 @@ export class KvPostgres implements AsyncKvStore {
     return rows.length === 0 ? undefined : valueOf(rows[0]!, 0, this.#shared.codec) as T;
   }
 
-  /** Adds to a number or bigint (see {@link KvMethods.incr}). */
+  /** Adds to a number (see {@link KvMethods.incr}). */
   incr(key: string, by?: number, options?: ExpiryOptions): Promise<number>;
+  /** Adds a bigint to a counter (see {@link KvMethods.incr}). */
   incr(key: string, by: bigint, options?: ExpiryOptions): Promise<bigint>;
   async incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): Promise<number | bigint> {
     this.#open("increment key");
@@ -851,8 +853,9 @@ export class KvPostgres implements AsyncKvStore {
     return Promise.reject(new KvError("Cannot read changes: not yet on PostgreSQL"));
   }
 
-  /** Not yet on PostgreSQL. */
+  /** Not yet on PostgreSQL: throws `KvError`. */
   watch<T = unknown>(keys: readonly string[]): KvWatch<(KvEntry<T> | KvMissing)[]>;
+  /** Not yet on PostgreSQL: throws `KvError`. */
   watch<T = unknown>(query: KeyQuery): KvWatch<WatchChanges<T>>;
   watch(): never {
     throw new KvError("Cannot watch keys: not yet on PostgreSQL");
