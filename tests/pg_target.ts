@@ -5,6 +5,7 @@
  */
 
 import pg from "pg";
+import postgres from "postgres";
 import type { Target } from "./harness.ts";
 import { openKvPostgres } from "../src/postgres/mod.ts";
 import { type PgServer, startPrimary } from "./pg_server.ts";
@@ -13,6 +14,28 @@ import { currentRuntime } from "./suite/process.ts";
 let server: Promise<PgServer> | undefined;
 let running: PgServer | undefined;
 let pool: pg.Pool | undefined;
+/** The other clients opened on the shared server, ended with it. */
+const others = new Map<PgClientName, { end(): Promise<unknown> | unknown }>();
+
+/** The clients a target can use. */
+export type PgClientName = "node-postgres" | "postgres.js" | "Bun's SQL";
+
+/** The user's client of that kind on the shared server. */
+async function clientOf(name: PgClientName): Promise<unknown> {
+  const p = await pgPool();
+  if (name === "node-postgres") return p;
+  let c = others.get(name);
+  if (c === undefined) {
+    if (name === "postgres.js") c = postgres(pgUrl(), { max: 8, onnotice: () => {} });
+    else {
+      const { SQL } = await import("bun" as string) as { SQL: new (url: string) => { close(): Promise<void> } };
+      const sql = new SQL(pgUrl());
+      c = Object.assign(sql, { end: () => sql.close() });
+    }
+    others.set(name, c);
+  }
+  return c;
+}
 const tables = new Map<string, string>();
 
 /** The shared server and pool, started on first use. */
@@ -24,6 +47,12 @@ export async function pgPool(): Promise<pg.Pool> {
   return pool;
 }
 
+/** The shared server's connection string (after pgPool() started it). */
+export function pgUrl(): string {
+  if (running === undefined) throw new Error("the PostgreSQL server is not started");
+  return running.url;
+}
+
 /** Stops the server at once, without waiting (for an exit handler). */
 export function stopPgNow(): void {
   running?.process.kill("SIGINT");
@@ -32,6 +61,8 @@ export function stopPgNow(): void {
 
 /** Stops the pool and the server (by pid). */
 export async function stopPg(): Promise<void> {
+  for (const c of others.values()) await c.end();
+  others.clear();
   await pool?.end();
   pool = undefined;
   if (server !== undefined) await (await server).stop();
@@ -59,18 +90,21 @@ function pgOptions(options: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
-export function pgTarget(): Target {
+export function pgTarget(client: PgClientName = "node-postgres"): Target {
   const rt = currentRuntime().name;
   const unsupported = () => {
     throw new TypeError("the PostgreSQL store has no synchronous form");
   };
   return {
-    name: `PostgreSQL (node-postgres) on ${rt}`,
+    name: `PostgreSQL (${client}) on ${rt}`,
     runtime: rt,
     async: true,
     async open(path, options) {
       const o = options as Record<string, unknown> | undefined;
-      return await openKvPostgres(await pgPool(), { ...pgOptions(o), table: tableFor(path, o?.table) }) as never;
+      return await openKvPostgres(await clientOf(client), {
+        ...pgOptions(o),
+        table: tableFor(path, o?.table),
+      }) as never;
     },
     openKv: unsupported as never,
     fromDatabase: unsupported as never,

@@ -66,7 +66,12 @@ function nodePg(q: NodePgQueryable): PgSession["query"] {
 }
 
 function unsafe(s: UnsafeSql): PgSession["query"] {
-  return (sql, params = []) => s.unsafe(sql, [...params]).values();
+  // postgres.js and Bun send a query when it is first awaited: `then` here, at once, keeps the connection's order
+  // the order of the calls.
+  return (sql, params = []) => {
+    const query = s.unsafe(sql, [...params]).values();
+    return new Promise((resolve, reject) => void query.then(resolve, reject));
+  };
 }
 
 /**

@@ -412,9 +412,10 @@ export class KvPostgres implements AsyncKvStore {
     checkStoredKey(key, "take key");
     const rows = await this.#query(
       "take key",
-      `WITH w AS (DELETE FROM ${this.#t.q} WHERE k = $2 AND ${LIVE} RETURNING k, t, n, b, kind),
+      // The row goes whatever its state, as on SQLite; its value only when it was live.
+      `WITH w AS (DELETE FROM ${this.#t.q} WHERE k = $2 RETURNING k, t, n, b, kind, expire_time),
         d AS (DELETE FROM ${this.#t.tags} g USING w WHERE g.k = w.k)
-        SELECT t, n, b, kind FROM w`,
+        SELECT t, n, b, kind FROM w WHERE ${live("w")}`,
       [key],
     );
     return rows.length === 0 ? undefined : valueOf(rows[0]!, 0, this.#shared.codec) as T;

@@ -1,6 +1,6 @@
 import { assert } from "../assert.ts";
 import pg from "pg";
-import type { TestFn } from "../harness.ts";
+import type { Target, TestFn } from "../harness.ts";
 import { pgPool, pgTarget } from "../pg_target.ts";
 import { noPostgres, startPrimary } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
@@ -46,8 +46,19 @@ function cli(args: string[], stdin = ""): Promise<{ code: number | null; stdout:
 /** The shared suite's areas on openKvPostgres (node-postgres), then what only PostgreSQL has. */
 export function postgresTests(test: TestFn): void {
   const why = noPostgres();
-  const t = pgTarget();
-  const named: TestFn = (name, fn, options) => test(`${t.name}: ${name}`, fn, { skip: why ?? options?.skip });
+  const bun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  for (const client of ["node-postgres", "postgres.js", ...(bun ? ["Bun's SQL" as const] : [])] as const) {
+    const t = pgTarget(client);
+    const named: TestFn = (name, fn, options) => test(`${t.name}: ${name}`, fn, { skip: why ?? options?.skip });
+    sharedAreas(named, t);
+  }
+  const named: TestFn = (name, fn, options) => test(`PostgreSQL: ${name}`, fn, { skip: why ?? options?.skip });
+  pgOnlyTests(named);
+  pgFailoverTests(test);
+}
+
+/** The areas of the shared suite that hold for a store without a file. */
+function sharedAreas(named: TestFn, t: Target): void {
   valueTests(named, t);
   ttlTests(named, t);
   writeTests(named, t);
@@ -60,8 +71,6 @@ export function postgresTests(test: TestFn): void {
   nameTests(named, t);
   reliabilityTests(named, t);
   maintenanceTests(named, t);
-  pgOnlyTests(named);
-  pgFailoverTests(test);
 }
 
 function pgOnlyTests(test: TestFn): void {
