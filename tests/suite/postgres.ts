@@ -1,7 +1,7 @@
 import { assert } from "../assert.ts";
 import pg from "pg";
 import type { Target, TestFn } from "../harness.ts";
-import { pgPool, pgTarget } from "../pg_target.ts";
+import { pgPool, pgTarget, stopPg } from "../pg_target.ts";
 import { noPostgres, startPrimary } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { KvError } from "../../src/errors.ts";
@@ -55,6 +55,8 @@ export function postgresTests(test: TestFn): void {
   const named: TestFn = (name, fn, options) => test(`PostgreSQL: ${name}`, fn, { skip: why ?? options?.skip });
   pgOnlyTests(named);
   pgFailoverTests(test);
+  // Ends every client before the server, so that no connection is left to fail after the tests.
+  named("the shared test server and its clients stop", () => stopPg());
 }
 
 /** The areas of the shared suite that hold for a store without a file. */
