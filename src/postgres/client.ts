@@ -30,7 +30,7 @@ export interface PgClient extends PgSession {
 }
 
 interface NodePgQueryable {
-  query(config: { text: string; values: unknown[]; rowMode: "array" }): Promise<{ rows: unknown[][] }>;
+  query(config: { name?: string; text: string; values: unknown[]; rowMode: "array" }): Promise<{ rows: unknown[][] }>;
 }
 
 interface NodePgPool extends NodePgQueryable {
@@ -61,8 +61,28 @@ class Lock {
   }
 }
 
+/** A statement's name for node-postgres, which then prepares it once per connection: a hash of its text. */
+function statementName(sql: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return `kvsqlite_${(h1 >>> 0).toString(36)}${(h2 >>> 0).toString(36)}`;
+}
+
 function nodePg(q: NodePgQueryable): PgSession["query"] {
-  return async (sql, params = []) => (await q.query({ text: sql, values: [...params], rowMode: "array" })).rows;
+  // Statements with parameters are named, so prepared once per connection (postgres.js and Bun's SQL prepare by
+  // themselves); the others (BEGIN, DDL) are sent as they are.
+  return async (sql, params = []) =>
+    (await q.query({
+      ...(params.length > 0 ? { name: statementName(sql) } : {}),
+      text: sql,
+      values: [...params],
+      rowMode: "array",
+    })).rows;
 }
 
 function unsafe(s: UnsafeSql): PgSession["query"] {

@@ -5,8 +5,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TestFn } from "../harness.ts";
 import { runCommand } from "./process.ts";
 import { tempDir } from "../util.ts";
+import { pgPool, pgUrl } from "../pg_target.ts";
+import { noPostgres } from "../pg_server.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+const env = (globalThis as unknown as { process: { env: Record<string, string> } }).process.env;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 /** The README's ```ts blocks (not those marked `ignore`), with `jsr:` imports pointed at this checkout. */
@@ -48,7 +51,6 @@ export function readmeTests(test: TestFn): void {
     for (const name of readdirSync(root)) {
       if (![".git", "data", "backups"].includes(name)) symlinkSync(join(root, name), join(dir, name));
     }
-    const env = (globalThis as unknown as { process: { env: Record<string, string> } }).process.env;
     for (const line of commands) {
       const r = await runCommand("sh", ["-c", `PATH=${bin("")}:${env.PATH} ${line}`], dir);
       assert.equal(r.code, 0, `${line}\n${r.stderr}`);
@@ -57,16 +59,24 @@ export function readmeTests(test: TestFn): void {
     assert.equal(keys.stdout, "session:42\n", "the copy holds what was set");
   });
   blocks.forEach((code, i) => {
+    // A block on PostgreSQL gets the tests' server in DATABASE_URL, and the checkout's node_modules for "pg".
+    const postgres = code.includes("DATABASE_URL");
     for (const [name, command, args] of runtimes) {
       test(`README block ${i + 1} runs on ${name}, and again in the same folder`, async () => {
         const dir = tempDir();
         const file = join(dir, `block${i + 1}.mts`);
         writeFileSync(file, code);
+        if (postgres) {
+          await pgPool();
+          env.DATABASE_URL = pgUrl();
+          symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+          writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", dependencies: { pg: "*" } }));
+        }
         for (const run of ["first", "second"]) {
           const r = await runCommand(command, [...args, file], dir);
           assert.equal(r.code, 0, `${name}, README block ${i + 1}, ${run} run:\n${r.stderr}`);
         }
-      });
+      }, { skip: postgres ? noPostgres() : undefined });
     }
   });
 }
