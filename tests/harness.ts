@@ -44,6 +44,10 @@ export interface Target {
   raw(path: string): Driver;
   /** Why this store has no SQLite file to look into, when it has none (the tests that inspect the file are skipped). */
   noFile?: string;
+  /** Why this store has no change feed (`changes()`), when it has none. */
+  noChanges?: string;
+  /** Why this store does not poll the file for other processes' commits (`stats().polls`), when it does not. */
+  noPolling?: string;
   /** Why calls on the store itself inside a transaction's function do not join the transaction, when they do not. */
   manyConnections?: string;
   /** The tag rows of a key table, [tag, key], where the store is not a SQLite file. */

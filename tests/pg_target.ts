@@ -112,6 +112,8 @@ export function pgTarget(client: PgClientName = "node-postgres"): Target {
     noUri: "PostgreSQL",
     keepsFileOpen: "PostgreSQL",
     noFile: "a PostgreSQL store has no SQLite file (tests/suite/postgres.ts checks its tables)",
+    noChanges: "the change feed is not yet on PostgreSQL",
+    noPolling: "watches on PostgreSQL listen on one connection (LISTEN/NOTIFY) instead of polling the file",
     manyConnections: "a pool: calls on the store itself run on other connections than the transaction's",
     async tagRows(path, table) {
       const name = tableFor(path, undefined) + (table === "kv" ? "" : table.slice(2));

@@ -27,26 +27,51 @@ export interface PgClient extends PgSession {
   readonly kind: "node-postgres pool" | "node-postgres client" | "postgres.js" | "bun";
   /** A connection of its own for a transaction (a `Client` is its own: the others wait until it is released). */
   reserve(): Promise<PgReserved>;
+  /**
+   * Listens to a channel on a connection held for it; resolves with the function that stops. Absent where the
+   * client cannot listen (Bun's SQL).
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 interface NodePgQueryable {
   query(config: { name?: string; text: string; values: unknown[]; rowMode: "array" }): Promise<{ rows: unknown[][] }>;
 }
 
+interface NodePgEvents {
+  on(event: "error", listener: (error: Error) => void): void;
+  on(event: "notification", listener: (message: { channel: string; payload?: string }) => void): void;
+  off(event: "error", listener: (error: Error) => void): void;
+  off(event: "notification", listener: (message: { channel: string; payload?: string }) => void): void;
+}
+
 interface NodePgPool extends NodePgQueryable {
-  connect(): Promise<
-    NodePgQueryable & {
-      release(destroy?: boolean | Error): void;
-      on(event: "error", listener: (error: Error) => void): void;
-      off(event: "error", listener: (error: Error) => void): void;
-    }
-  >;
+  connect(): Promise<NodePgQueryable & NodePgEvents & { release(destroy?: boolean | Error): void }>;
   totalCount: number;
 }
 
 interface UnsafeSql {
   unsafe(sql: string, params?: unknown[]): { values(): Promise<unknown[][]> };
   reserve(): Promise<UnsafeSql & { release(): void }>;
+  /** postgres.js's; Bun's SQL has none. */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<{ unlisten(): Promise<void> }>;
+}
+
+/** LISTEN on a node-postgres connection: its notifications of `channel` go to `onNotify`. */
+async function listenOn(
+  conn: NodePgQueryable & NodePgEvents,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  const handler = (m: { channel: string; payload?: string }) => {
+    if (m.channel === channel) onNotify(m.payload ?? "");
+  };
+  conn.on("notification", handler);
+  await conn.query({ text: `LISTEN "${channel}"`, values: [], rowMode: "array" });
+  return async () => {
+    conn.off("notification", handler);
+    await conn.query({ text: `UNLISTEN "${channel}"`, values: [], rowMode: "array" });
+  };
 }
 
 /** One at a time, in order: what a single node-postgres `Client` allows around a transaction. */
@@ -113,6 +138,14 @@ export function recognise(client: unknown): PgClient {
           const r = await s.reserve();
           return { query: unsafe(r), release: () => r.release() };
         },
+        ...(typeof s.listen === "function" && !bun
+          ? {
+            async listen(channel: string, onNotify: (payload: string) => void) {
+              const { unlisten } = await s.listen!(channel, onNotify);
+              return unlisten;
+            },
+          }
+          : {}),
       };
     }
     if (typeof c.query === "function" && typeof c.connect === "function") {
@@ -136,6 +169,22 @@ export function recognise(client: unknown): PgClient {
               },
             };
           },
+          async listen(channel, onNotify) {
+            // A connection of the pool held for as long as something listens.
+            const conn = await pool.connect();
+            const onError = () => {};
+            conn.on("error", onError);
+            const stop = await listenOn(conn, channel, onNotify);
+            return async () => {
+              try {
+                await stop();
+                conn.release();
+              } catch {
+                conn.release(true);
+              }
+              conn.off("error", onError);
+            };
+          },
         };
       }
       const single = c as unknown as NodePgQueryable;
@@ -155,6 +204,7 @@ export function recognise(client: unknown): PgClient {
           const release = await lock.acquire();
           return { query: run, release: () => release() };
         },
+        listen: (channel, onNotify) => listenOn(single as NodePgQueryable & NodePgEvents, channel, onNotify),
       };
     }
   }

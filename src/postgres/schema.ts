@@ -49,7 +49,27 @@ export function createTableSql(t: PgTable): string[] {
       PRIMARY KEY (tag, k)
     )`,
     `CREATE INDEX IF NOT EXISTS ${quoteName(`kvsqlite_tags/${t.name}.k`)} ON ${t.tags} (k)`,
+    // Watches learn of other machines' writes from this: one notification per statement that wrote the table.
+    `CREATE OR REPLACE TRIGGER "kvsqlite_notify" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${t.q}
+      FOR EACH STATEMENT EXECUTE FUNCTION kvsqlite_notify()`,
   ];
+}
+
+/** The function the key tables' triggers run: `pg_notify('kvsqlite', <table>)`. */
+export const NOTIFY_FUNCTION = `CREATE OR REPLACE FUNCTION kvsqlite_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN PERFORM pg_notify('kvsqlite', TG_TABLE_NAME); RETURN NULL; END $$`;
+
+/** Makes key table `t` under the advisory lock of its name, in the transaction `session` is in or in one of its own. */
+export async function makeTable(session: PgSession, t: PgTable, inTransaction: boolean): Promise<void> {
+  if (!inTransaction) await session.query("BEGIN");
+  try {
+    await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${t.name}`]);
+    for (const sql of createTableSql(t)) await session.query(sql);
+    if (!inTransaction) await session.query("COMMIT");
+  } catch (error) {
+    if (!inTransaction) await session.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -80,6 +100,7 @@ export async function migrate(session: PgSession, name: string): Promise<void> {
       );
     }
     if (version < PG_SCHEMA_VERSION) {
+      await session.query(NOTIFY_FUNCTION);
       for (const sql of createTableSql(pgTable(name))) await session.query(sql);
       await session.query(
         `INSERT INTO "kvsqlite_meta" (name, version) VALUES ($1, $2)

@@ -21,10 +21,11 @@ import type { Counters, KvStats } from "../stats.ts";
 import { Guard } from "../table.ts";
 import { add, checkEntry, entriesOf, planWrite, type SetOptions } from "../write.ts";
 import type { KvChange } from "../changes.ts";
-import type { KvMissing, KvWatch, WatchChanges } from "../watch/watch.ts";
+import { checkWatch, type KvMissing, type KvWatch, type WatchChanges, type WatchOptions } from "../watch/watch.ts";
+import { earliest, PgWatch, signature, WatchHub } from "./watch.ts";
 import type { QueueMethods } from "../api.ts";
 import type { PgClient, PgReserved, PgSession } from "./client.ts";
-import { createTableSql, type PgTable, pgTable } from "./schema.ts";
+import { makeTable, type PgTable, pgTable } from "./schema.ts";
 import { pgError } from "./errors.ts";
 
 /** The server's time in ms, or the store's clock (`$1`). */
@@ -42,6 +43,14 @@ export interface PgShared {
   made: Set<string>;
   /** The counters of `stats()`, kept by this process. */
   counters: Counters;
+  /** The watches' listening connection and tick, made by the first watch. */
+  hub?: WatchHub;
+}
+
+function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 /** Counters at zero. */
@@ -62,6 +71,9 @@ export function zeroCounters(): Counters {
     polls: 0,
   };
 }
+
+/** The namespace tables made inside a transaction, by its connection. */
+const madeIn = new WeakMap<object, Set<string>>();
 
 /** A row's value columns (`t, n, b, kind`) read back into a value. */
 function valueOf(row: unknown[], at: number, codec: Codec): unknown {
@@ -177,7 +189,9 @@ export class KvPostgres implements AsyncKvStore {
    */
   #query(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
     const session = this.#open(what);
-    if (this.#shared.made.has(this.#t.name)) return this.#run(session, what, sql, params);
+    if (this.#shared.made.has(this.#t.name) || madeIn.get(session)?.has(this.#t.name)) {
+      return this.#run(session, what, sql, params);
+    }
     return this.#made(session, what).then(() => this.#run(session, what, sql, params));
   }
 
@@ -194,15 +208,32 @@ export class KvPostgres implements AsyncKvStore {
     }
   }
 
-  /** Makes this namespace's table on first use (the root's is made at open). */
+  /** Makes this namespace's table on first use (the root's is made at open), under its advisory lock. */
   async #made(session: PgSession, what: string): Promise<void> {
-    if (this.#shared.made.has(this.#t.name)) return;
     try {
-      for (const sql of createTableSql(this.#t)) await session.query(sql);
+      if (this.#session !== undefined) {
+        // Made in this transaction: for the rest of it (a rollback takes it back, so the store does not note it).
+        await makeTable(this.#session, this.#t, true);
+        const tables = madeIn.get(this.#session) ?? new Set<string>();
+        tables.add(this.#t.name);
+        madeIn.set(this.#session, tables);
+        return;
+      }
+      const own = await this.#shared.client.reserve();
+      let broken = false;
+      try {
+        await makeTable(own, this.#t, false);
+      } catch (error) {
+        broken = true;
+        throw error;
+      } finally {
+        own.release(broken);
+      }
+      this.#shared.made.add(this.#t.name);
     } catch (error) {
       throw pgError(error, what);
     }
-    if (this.#session === undefined) this.#shared.made.add(this.#t.name);
+    void session;
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -854,12 +885,59 @@ export class KvPostgres implements AsyncKvStore {
     return Promise.reject(new KvError("Cannot read changes: not yet on PostgreSQL"));
   }
 
-  /** Not yet on PostgreSQL: throws `KvError`. */
-  watch<T = unknown>(keys: readonly string[]): KvWatch<(KvEntry<T> | KvMissing)[]>;
-  /** Not yet on PostgreSQL: throws `KvError`. */
-  watch<T = unknown>(query: KeyQuery): KvWatch<WatchChanges<T>>;
-  watch(): never {
-    throw new KvError("Cannot watch keys: not yet on PostgreSQL");
+  /** The state of some keys now, then at each change by any machine, expiry included (see {@link KvMethods.watch}). */
+  watch<T = unknown>(keys: readonly string[], options?: WatchOptions): KvWatch<(KvEntry<T> | KvMissing)[]>;
+  /** Every key a query matches, then what changed (see {@link KvMethods.watch}). */
+  watch<T = unknown>(query: KeyQuery, options?: WatchOptions): KvWatch<WatchChanges<T>>;
+  watch<T>(keysOrQuery: readonly string[] | KeyQuery, options?: WatchOptions): KvWatch<unknown> {
+    this.#open("watch keys");
+    checkWatch(keysOrQuery, options);
+    const hub = this.#shared.hub ??= new WatchHub(this.#shared.client);
+    const codec = this.#shared.codec;
+    const entryOf = (row: unknown[]): KvEntry<T> => ({
+      key: row[1] as string,
+      value: valueOf(row, 2, codec) as T,
+      expiresAt: row[6] === null ? null : Number(row[6]),
+      version: Number(row[7]),
+    });
+    const columns = `now.ms, k, t, n, b, kind, expire_time::float8, version::float8`;
+    if (Array.isArray(keysOrQuery)) {
+      const keys = keysOrQuery as readonly string[];
+      let seen: Map<string, string> | undefined;
+      return new PgWatch(hub, this.#t.name, async (first) => {
+        const rows = await this.#query(
+          "watch keys",
+          `WITH now AS (SELECT ${NOW} AS ms) SELECT ${columns} FROM now LEFT JOIN ${this.#t.q}
+            ON k = ANY($2::text[]) AND (expire_time IS NULL OR expire_time > now.ms)`,
+          [keys],
+        );
+        const found = new Map<string, KvEntry<T>>();
+        for (const row of rows) if (row[1] !== null) found.set(row[1] as string, entryOf(row));
+        const versions = new Map([...found].map(([k, e]) => [k, signature(e)]));
+        const r = { expiry: earliest(found.values()), now: Number(rows[0]![0]) };
+        if (!first && sameVersions(seen!, versions)) return { ...r, state: undefined };
+        seen = versions;
+        return { ...r, state: keys.map((key) => found.get(key) ?? { key, value: undefined, version: null }) };
+      }, this.#shared.clock);
+    }
+    let seen = new Map<string, string>();
+    const [cond, params] = keyCondition(keysOrQuery as KeyQuery, "watch keys", this.#t, 2);
+    return new PgWatch(hub, this.#t.name, async (first) => {
+      const rows = await this.#query(
+        "watch keys",
+        `WITH now AS (SELECT ${NOW} AS ms) SELECT ${columns} FROM now LEFT JOIN ${this.#t.q}
+          ON ${cond} AND (expire_time IS NULL OR expire_time > now.ms) ORDER BY k`,
+        params,
+      );
+      const entries = rows.filter((row) => row[1] !== null).map(entryOf);
+      const versions = new Map(entries.map((e) => [e.key, signature(e)]));
+      const changed = first ? entries : entries.filter((e) => seen.get(e.key) !== versions.get(e.key));
+      const deleted = [...seen.keys()].filter((k) => !versions.has(k));
+      seen = versions;
+      const r = { expiry: earliest(entries), now: Number(rows[0]![0]) };
+      if (!first && changed.length === 0 && deleted.length === 0) return { ...r, state: undefined };
+      return { ...r, state: { changed, deleted } };
+    }, this.#shared.clock);
   }
 
   /** Not yet on PostgreSQL. */
@@ -871,9 +949,11 @@ export class KvPostgres implements AsyncKvStore {
   close(options?: CloseOptions): Promise<void> {
     checkOptions(options, ["optimize"], "close store");
     booleanOption(options, "optimize", "close store");
-    // Closing a namespace closes that view; closing the root, the store.
-    if (this.#ns.length === 0 && this.#session === undefined) this.#shared.closed = true;
-    else this.#closed = true;
+    // Closing a namespace closes that view; closing the root, the store and its watches.
+    if (this.#ns.length === 0 && this.#session === undefined) {
+      this.#shared.closed = true;
+      this.#shared.hub?.close();
+    } else this.#closed = true;
     return Promise.resolve();
   }
 

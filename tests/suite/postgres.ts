@@ -1,7 +1,7 @@
 import { assert } from "../assert.ts";
 import pg from "pg";
 import type { Target, TestFn } from "../harness.ts";
-import { pgPool, pgTarget, stopPg } from "../pg_target.ts";
+import { pgPool, pgTarget, pgUrl, stopPg } from "../pg_target.ts";
 import { noPostgres, startPrimary } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { KvError } from "../../src/errors.ts";
@@ -17,6 +17,7 @@ import { nameTests } from "./names.ts";
 import { reliabilityTests } from "./reliability.ts";
 import { maintenanceTests } from "./maintenance.ts";
 import { pgFailoverTests } from "./pg_failover.ts";
+import { watchTests } from "./watch.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
 import { currentRuntime } from "./process.ts";
 import { spawn } from "node:child_process";
@@ -73,6 +74,7 @@ function sharedAreas(named: TestFn, t: Target): void {
   nameTests(named, t);
   reliabilityTests(named, t);
   maintenanceTests(named, t);
+  watchTests(named, t);
 }
 
 function pgOnlyTests(test: TestFn): void {
@@ -183,6 +185,28 @@ function pgOnlyTests(test: TestFn): void {
     assert.deepEqual(await back.keys({ tag: "sample" }), await kv.keys({ tag: "sample" }));
     assert.deepEqual(await back.namespace("users").get("ada"), { admin: true });
     assert.equal((await back.getEntry("expiring"))!.expiresAt, (await kv.getEntry("expiring"))!.expiresAt);
+  });
+
+  test("a watch sees what another machine's client writes, deletes and lets expire, through LISTEN/NOTIFY", async () => {
+    await pgPool();
+    const other = new pg.Pool({ connectionString: pgUrl(), max: 2 });
+    try {
+      const table = `watched_${Date.now()}`;
+      await using kv = await openKvPostgres(await pgPool(), { table });
+      await using remote = await openKvPostgres(other, { table });
+      const watch = kv.watch<string>(["a", "b"]);
+      assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined]);
+      await remote.set("a", "from afar", { ttl: 1500 });
+      assert.deepEqual((await watch.next()).value!.map((e) => e.value), ["from afar", undefined]);
+      await remote.set("b", "b");
+      assert.deepEqual((await watch.next()).value!.map((e) => e.value), ["from afar", "b"]);
+      await remote.delete("b");
+      assert.deepEqual((await watch.next()).value!.map((e) => e.value), ["from afar", undefined]);
+      assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined], "a expired");
+      await watch.return();
+    } finally {
+      await other.end();
+    }
   });
 
   test("a connection lost mid-call rejects with KV_CONNECTION, never hangs, and the next call works once the server is back", async () => {
