@@ -102,6 +102,8 @@ export async function openKvPostgres(client: unknown, options: KvPostgresOptions
       closed: false,
       made: new Set([table]),
       counters: zeroCounters(),
+      listeners: new Set(),
+      listenerIds: 0,
     },
     table,
     [],

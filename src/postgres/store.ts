@@ -24,6 +24,10 @@ import type { KvChange } from "../changes.ts";
 import { checkWatch, type KvMissing, type KvWatch, type WatchChanges, type WatchOptions } from "../watch/watch.ts";
 import { earliest, PgWatch, signature, WatchHub } from "./watch.ts";
 import type { QueueMethods } from "../api.ts";
+import { KvQueueAsync } from "../async/queue.ts";
+import { checkQueueName, queueTableName } from "../queue/queue.ts";
+import { quoteName } from "../names.ts";
+import { createQueueTableSql, PgQueueStore, type QueueRunner, rawColumns } from "./queue.ts";
 import type { PgClient, PgReserved, PgSession } from "./client.ts";
 import { makeTable, type PgTable, pgTable } from "./schema.ts";
 import { pgError } from "./errors.ts";
@@ -45,6 +49,9 @@ export interface PgShared {
   counters: Counters;
   /** The watches' listening connection and tick, made by the first watch. */
   hub?: WatchHub;
+  /** The queue listeners running on this store: close() stops them and waits for their handlers. */
+  listeners: Set<{ stop(): void; done: Promise<void> }>;
+  listenerIds: number;
 }
 
 function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
@@ -160,6 +167,12 @@ export class KvPostgres implements AsyncKvStore {
   readonly #depth: number;
   #ended = false;
   #closed = false;
+  /** One queue object per name. */
+  readonly #queueObjects = new Map<string, KvQueueAsync<unknown>>();
+  /** The queue statements of each named queue (one claimer per store and name). */
+  readonly #queues = new Map<string, PgQueueStore>();
+  /** The listeners of this store's queues, by id. */
+  readonly #listening = new Map<number, { store: PgQueueStore; stop: AbortController }>();
   readonly #children = new Map<string, KvPostgres>();
 
   /** Not for direct use: obtain a store from `openKvPostgres()`. */
@@ -940,15 +953,127 @@ export class KvPostgres implements AsyncKvStore {
     }, this.#shared.clock);
   }
 
-  /** Not yet on PostgreSQL. */
-  queue<T = unknown>(): QueueMethods<"async", T> {
-    throw new KvError("Cannot open queue: not yet on PostgreSQL");
+  /**
+   * A durable queue shared by every machine on the database (see
+   * {@link KvMethods.queue}): claims take `FOR UPDATE SKIP LOCKED`; inside a
+   * transaction, an enqueue commits or rolls back with it.
+   */
+  queue<T = unknown>(name = ""): QueueMethods<"async", T> {
+    this.#open("open queue");
+    checkQueueName(name, "open queue");
+    const shared = this.#shared;
+    let queue = this.#queueObjects.get(name);
+    if (queue === undefined) {
+      queue = new KvQueueAsync<unknown>((op, args) => this.#queueCall(op, args), name, {
+        nextId: () => ++shared.listenerIds,
+        listeners: shared.listeners,
+      });
+      this.#queueObjects.set(name, queue);
+    }
+    return queue as KvQueueAsync<T>;
+  }
+
+  /** The queue statements' runner, on this store's connection (a transaction's, in one). */
+  #queueRunner(what: string): QueueRunner {
+    return {
+      query: (sql, params) => this.#query(what, sql, params),
+      atomic: (fn) => this.#atomic(what, (tx) => fn((sql, params) => tx.#query(what, sql, params))),
+      setKey: async (key, columns) => void await this.#write(what, [[key, ...columns]], undefined),
+      codec: this.#shared.codec,
+      hub: () => this.#shared.hub ??= new WatchHub(this.#shared.client),
+      now: () => this.#shared.clock?.() ?? Date.now(),
+    };
+  }
+
+  /** Makes the queue table of this key space once (under the advisory lock of its name). */
+  async #queueTable(what: string): Promise<void> {
+    const name = queueTableName(this.#t.name);
+    if (this.#shared.made.has(name)) return;
+    const t = { name, q: quoteName(name), tags: "" };
+    const session = this.#session ?? await this.#shared.client.reserve();
+    let broken = false;
+    try {
+      if (this.#session === undefined) await session.query("BEGIN");
+      await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${t.name}`]);
+      for (const sql of createQueueTableSql(this.#t.name)) await session.query(sql);
+      if (this.#session === undefined) await session.query("COMMIT");
+    } catch (error) {
+      broken = true;
+      throw pgError(error, what);
+    } finally {
+      if (this.#session === undefined) (session as PgReserved).release(broken);
+    }
+    if (this.#session === undefined) this.#shared.made.add(name);
+  }
+
+  /** Answers a queue's call (as the async client's worker would). */
+  async #queueCall(op: string, args: unknown[]): Promise<unknown> {
+    const what = op === "enqueue" ? "enqueue" : op === "listen" || op === "listening" ? "listen" : "open queue";
+    this.#open(what);
+    await this.#queueTable(what);
+    const named = (name: string) => {
+      let store = this.#queues.get(name);
+      if (store === undefined) {
+        this.#queues.set(name, store = new PgQueueStore(this.#queueRunner(what), this.#t.name, name));
+      }
+      return store;
+    };
+    if (op === "enqueue") {
+      const [name, v, kind, options] = args as [
+        string,
+        SqlValue | ArrayBuffer,
+        number,
+        Parameters<PgQueueStore["enqueue"]>[1],
+      ];
+      return await named(name).enqueue(rawColumns(v, kind), options);
+    }
+    if (op === "queue") {
+      const [name, method, a, b] = args as [string, string, number, number | undefined];
+      const store = named(name);
+      if (method === "claim") return await store.claim(a);
+      if (method === "ack") return await store.ack(a);
+      if (method === "nack") return await store.nack(a, b);
+      if (method === "peek") return await store.peek(a);
+      if (method === "size") return await store.size();
+      if (method === "deadLetters") return await store.deadLetters();
+      if (method === "retry") return await store.retry(a);
+    }
+    if (op === "listen") {
+      const [id, name] = args as [number, string];
+      this.#listening.set(id, {
+        store: new PgQueueStore(this.#queueRunner("listen"), this.#t.name, name),
+        stop: new AbortController(),
+      });
+      return undefined;
+    }
+    if (op === "listening") {
+      const [id, method, a, b] = args as [number, string, number, number];
+      const l = this.#listening.get(id);
+      if (l === undefined) return undefined;
+      if (method === "claim") return await l.store.claim(a);
+      if (method === "ack") return await l.store.ack(a);
+      if (method === "fail") return await l.store.nack(a, undefined);
+      if (method === "renew") return await l.store.renew(a, b);
+      if (method === "wait") return await l.store.wait(a, l.stop.signal);
+      if (method === "stop") {
+        l.stop.abort();
+        this.#listening.delete(id);
+        return undefined;
+      }
+    }
+    throw new TypeError(`Cannot ${what}: unknown queue call ${op}`);
   }
 
   /** Closes the store: later calls reject with `KvClosedError`; the user's client stays open. */
-  close(options?: CloseOptions): Promise<void> {
+  async close(options?: CloseOptions): Promise<void> {
     checkOptions(options, ["optimize"], "close store");
     booleanOption(options, "optimize", "close store");
+    if (this.#ns.length === 0 && this.#session === undefined && !this.#shared.closed) {
+      // Queue listeners stop first, and their running handlers settle (and acknowledge) before the store closes.
+      const running = [...this.#shared.listeners];
+      for (const listener of running) listener.stop();
+      await Promise.all(running.map((listener) => listener.done));
+    }
     // Closing a namespace closes that view; closing the root, the store and its watches.
     if (this.#ns.length === 0 && this.#session === undefined) {
       this.#shared.closed = true;

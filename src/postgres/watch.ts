@@ -29,7 +29,8 @@ export interface PgRead<T> {
   now: number;
 }
 
-interface Member {
+/** What the hub wakes: a watch, or a queue listener's wait. */
+export interface Member {
   table: string;
   touch(): void;
   tick(now: number): void;
@@ -82,7 +83,11 @@ export class WatchHub {
 
   /** Ends every watch (the store closed). */
   close(): void {
-    for (const m of [...this.#members]) (m as unknown as { end(): void }).end();
+    for (const m of [...this.#members]) {
+      const end = (m as { end?: () => void }).end;
+      if (end !== undefined) end.call(m);
+      else m.touch();
+    }
   }
 }
 

@@ -18,6 +18,7 @@ import { reliabilityTests } from "./reliability.ts";
 import { maintenanceTests } from "./maintenance.ts";
 import { pgFailoverTests } from "./pg_failover.ts";
 import { watchTests } from "./watch.ts";
+import { queueTests } from "./queue.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
 import { currentRuntime } from "./process.ts";
 import { spawn } from "node:child_process";
@@ -75,6 +76,7 @@ function sharedAreas(named: TestFn, t: Target): void {
   reliabilityTests(named, t);
   maintenanceTests(named, t);
   watchTests(named, t);
+  queueTests(named, t);
 }
 
 function pgOnlyTests(test: TestFn): void {
@@ -204,6 +206,58 @@ function pgOnlyTests(test: TestFn): void {
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), ["from afar", undefined]);
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined], "a expired");
       await watch.return();
+    } finally {
+      await other.end();
+    }
+  });
+
+  test("an enqueue through the transaction's own queue commits or rolls back with it; machines share the queue", async () => {
+    await pgPool();
+    const other = new pg.Pool({ connectionString: pgUrl(), max: 4 });
+    try {
+      const table = `queued_${Date.now()}`;
+      await using kv = await openKvPostgres(await pgPool(), { table });
+      await using remote = await openKvPostgres(other, { table });
+      await kv.transaction(async (tx) => void await tx.queue("jobs").enqueue("kept"));
+      await assert.rejects(() =>
+        kv.transaction(async (tx) => {
+          await tx.queue("jobs").enqueue("dropped");
+          throw new Error("roll back");
+        })
+      );
+      assert.deepEqual((await remote.queue("jobs").peek(10)).map((m) => m.value), ["kept"]);
+      // Two machines claim 50 messages concurrently: each message once (SKIP LOCKED).
+      for (let i = 0; i < 50; i++) await kv.queue("jobs").enqueue(i);
+      const taken: unknown[] = [];
+      const drain = async (store: typeof kv) => {
+        for (;;) {
+          const m = await store.queue("jobs").claim();
+          if (m === undefined) return;
+          taken.push(m.value);
+          assert.equal(await store.queue("jobs").ack(m.id), true);
+        }
+      };
+      await Promise.all([drain(kv), drain(remote), drain(kv), drain(remote)]);
+      assert.deepEqual(
+        taken.sort((a, b) => String(a).localeCompare(String(b))),
+        [
+          ...Array.from({ length: 50 }, (_, i) => i),
+          "kept",
+        ].sort((a, b) => String(a).localeCompare(String(b))),
+      );
+      // A listener on one machine is woken by an enqueue on the other (LISTEN/NOTIFY).
+      const stop = new AbortController();
+      const got: unknown[] = [];
+      const listening = kv.queue("mail").listen((value) => {
+        got.push(value);
+        stop.abort();
+      }, { signal: stop.signal });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const sent = Date.now();
+      await remote.queue("mail").enqueue("hello");
+      await listening;
+      assert.deepEqual(got, ["hello"]);
+      assert.ok(Date.now() - sent < 900, "woken by the notification, not the 1 s look");
     } finally {
       await other.end();
     }
