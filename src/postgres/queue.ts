@@ -235,7 +235,7 @@ export class PgQueueStore {
     });
     hub.add(member);
     try {
-      await hub.listening;
+      await hub.ready(this.tableName);
       const due = await this.nextDue();
       const wait = Math.max(0, Math.min(max, due ?? max));
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -55,9 +55,24 @@ export function createTableSql(t: PgTable): string[] {
   ];
 }
 
-/** The function the key tables' triggers run: `pg_notify('kvsqlite', <table>)`. */
+/**
+ * The tables some machine watches or listens to, each until a time it renews
+ * while it does (ms): the triggers notify only for those. A NOTIFY serializes
+ * the commits of every session that sends one, and costs a write a third of
+ * its speed: nobody watching, nobody pays it.
+ */
+export const WATCHED_TABLE = `CREATE TABLE IF NOT EXISTS "kvsqlite_watched" (
+  tbl TEXT COLLATE "C" PRIMARY KEY, until BIGINT NOT NULL)`;
+
+/** The function the key and queue tables' triggers run: `pg_notify('kvsqlite', <table>)` while it is watched. */
 export const NOTIFY_FUNCTION = `CREATE OR REPLACE FUNCTION kvsqlite_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN PERFORM pg_notify('kvsqlite', TG_TABLE_NAME); RETURN NULL; END $$`;
+  BEGIN
+    IF EXISTS (SELECT 1 FROM "kvsqlite_watched" WHERE tbl = TG_TABLE_NAME
+        AND until > floor(extract(epoch FROM clock_timestamp()) * 1000)) THEN
+      PERFORM pg_notify('kvsqlite', TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;
+  END $$`;
 
 /** Makes key table `t` under the advisory lock of its name, in the transaction `session` is in or in one of its own. */
 export async function makeTable(session: PgSession, t: PgTable, inTransaction: boolean): Promise<void> {
@@ -100,6 +115,7 @@ export async function migrate(session: PgSession, name: string): Promise<void> {
       );
     }
     if (version < PG_SCHEMA_VERSION) {
+      await session.query(WATCHED_TABLE);
       await session.query(NOTIFY_FUNCTION);
       for (const sql of createTableSql(pgTable(name))) await session.query(sql);
       await session.query(

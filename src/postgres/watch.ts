@@ -43,19 +43,39 @@ export class WatchHub {
   #unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #ticks = 0;
+  /** The tables marked watched, each with the promise of its mark; renewed while watched. */
+  readonly #marked = new Map<string, { at: number; done: Promise<void> }>();
 
   constructor(client: PgClient) {
     this.#client = client;
   }
 
-  /** Resolves once the connection listens: a watch reads its first state after that, so no later write goes unseen. */
-  get listening(): Promise<unknown> {
-    return this.#unlisten ?? Promise.resolve();
+  /**
+   * Resolves once the connection listens and `table` is marked watched: a
+   * watch reads its first state after that, so no later write goes unseen.
+   */
+  async ready(table: string): Promise<void> {
+    await this.#unlisten;
+    await this.#marked.get(table)?.done;
+  }
+
+  /** Marks `table` watched for 30 s (the triggers then notify its writes). */
+  #mark(table: string): void {
+    const done = this.#client.query(
+      `INSERT INTO "kvsqlite_watched" (tbl, until) VALUES ($1, floor(extract(epoch FROM clock_timestamp()) * 1000) + 30000)
+        ON CONFLICT (tbl) DO UPDATE SET until = excluded.until`,
+      [table],
+    ).then(() => {}, () => {});
+    this.#marked.set(table, { at: Date.now(), done });
   }
 
   /** Adds a watch; the first one starts listening and ticking. */
   add(member: Member): void {
     this.#members.add(member);
+    const mark = this.#marked.get(member.table);
+    if (this.#client.listen !== undefined && (mark === undefined || Date.now() - mark.at > 10_000)) {
+      this.#mark(member.table);
+    }
     if (this.#members.size > 1) return;
     this.#unlisten = this.#client.listen?.(CHANNEL, (table) => {
       for (const m of this.#members) if (m.table === table) m.touch();
@@ -64,6 +84,14 @@ export class WatchHub {
     this.#timer = unrefInterval(() => {
       const now = Date.now();
       const poll = polls && ++this.#ticks % 20 === 0;
+      if (!polls && this.#ticks++ % 2000 === 1999) {
+        // Every 10 s: the marks of the tables still watched are renewed; the others lapse.
+        const watched = new Set([...this.#members].map((m) => m.table));
+        for (const table of [...this.#marked.keys()]) {
+          if (watched.has(table)) this.#mark(table);
+          else this.#marked.delete(table);
+        }
+      }
       for (const m of this.#members) {
         if (poll) m.touch();
         m.tick(now);
@@ -142,7 +170,7 @@ export class PgWatch<T> implements KvWatch<T>, Member {
   async next(): Promise<IteratorResult<T, undefined>> {
     if (this.#first && !this.#done) {
       this.#first = false;
-      await this.#hub.listening;
+      await this.#hub.ready(this.table);
       const state = this.#noted(await this.#read(true))!;
       return { done: false, value: state };
     }
