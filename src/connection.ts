@@ -101,6 +101,25 @@ export interface Counters {
   polls: number;
 }
 
+/** Counters at zero: a store's when it opens, or after `stats({ reset: true })`. */
+export function zeroCounters(): Counters {
+  return {
+    gets: 0,
+    hits: 0,
+    misses: 0,
+    expiredReads: 0,
+    sets: 0,
+    deletes: 0,
+    purged: 0,
+    transactions: 0,
+    commits: 0,
+    rowsIterated: 0,
+    errors: 0,
+    checkpoints: 0,
+    polls: 0,
+  };
+}
+
 /** Settings fixed when the store opens. */
 export interface ConnectionInit {
   driver: Driver;
@@ -125,21 +144,7 @@ export class Connection {
   readonly readOnly: boolean;
   readonly codec: Codec;
   readonly now: () => number;
-  readonly counters: Counters = {
-    gets: 0,
-    hits: 0,
-    misses: 0,
-    expiredReads: 0,
-    sets: 0,
-    deletes: 0,
-    purged: 0,
-    transactions: 0,
-    commits: 0,
-    rowsIterated: 0,
-    errors: 0,
-    checkpoints: 0,
-    polls: 0,
-  };
+  readonly counters: Counters = zeroCounters();
   /** The file's change feed, shared with the other connections of this process to it. */
   readonly feed: ChangeFeed;
   closed = false;

@@ -20,7 +20,7 @@ import { checkName } from "./names.ts";
 import { countLookup, type KvStats, readStats } from "./stats.ts";
 import { Table } from "./table.ts";
 import * as writes from "./write.ts";
-import { checkEntry, entriesOf, type SetOptions } from "./write.ts";
+import { checkEntry, checkIncr, entriesOf, type SetOptions } from "./write.ts";
 import * as listing from "./listing.ts";
 import * as namespaces from "./namespace.ts";
 import * as tags from "./tags.ts";
@@ -257,14 +257,7 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
   incr(key: string, by: bigint, options?: ExpiryOptions): bigint;
   incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): number | bigint {
     const conn = this.#checkWrite("increment key");
-    checkKey(key, "increment key");
-    if (typeof by !== "number" && typeof by !== "bigint") {
-      throw new TypeError(`Cannot increment key: by must be a number or bigint, received ${typeName(by)}`);
-    }
-    if (typeof by === "number" && !Number.isFinite(by)) {
-      throw new RangeError(`Cannot increment key: by must be finite, received ${by}`);
-    }
-    checkOptions(options, ["ttl", "expiresAt"], "increment key");
+    checkIncr(key, by, options);
     return writes.incr(conn, this.#table, key, by, options);
   }
 

@@ -262,6 +262,18 @@ export function take(conn: Connection, table: Table, key: string): SqlRow | unde
   return row;
 }
 
+/** Checks `incr`'s arguments: a key it may write, a finite number or a bigint, and expiry options only. */
+export function checkIncr(key: unknown, by: unknown, options: unknown): asserts key is string {
+  checkKey(key, "increment key");
+  if (typeof by !== "number" && typeof by !== "bigint") {
+    throw new TypeError(`Cannot increment key: by must be a number or bigint, received ${typeName(by)}`);
+  }
+  if (typeof by === "number" && !Number.isFinite(by)) {
+    throw new RangeError(`Cannot increment key: by must be finite, received ${by}`);
+  }
+  checkOptions(options, ["ttl", "expiresAt"], "increment key");
+}
+
 /** `incr` with checked arguments: the one-statement integer path, or the read-add-write transaction. */
 export function incr(
   conn: Connection,

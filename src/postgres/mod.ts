@@ -21,7 +21,8 @@ import { checkName } from "../names.ts";
 import { checkedClock } from "../options.ts";
 import { recognise } from "./client.ts";
 import { migrate } from "./schema.ts";
-import { KvPostgres, zeroCounters } from "./store.ts";
+import { KvPostgres } from "./store.ts";
+import { zeroCounters } from "../connection.ts";
 import { pgError } from "./errors.ts";
 
 export { KvPostgres } from "./store.ts";

@@ -19,7 +19,7 @@ import { checkName } from "../names.ts";
 import { checkListOptions, compileQuery, type KeyQuery, type ListOptions, prefixEnd } from "../query.ts";
 import type { Counters, KvStats } from "../stats.ts";
 import { Guard } from "../table.ts";
-import { add, checkEntry, entriesOf, planWrite, type SetOptions } from "../write.ts";
+import { add, checkEntry, checkIncr, entriesOf, planWrite, type SetOptions } from "../write.ts";
 import type { KvChange } from "../changes.ts";
 import { checkWatch, type KvMissing, type KvWatch, type WatchChanges, type WatchOptions } from "../watch/watch.ts";
 import { earliest, PgWatch, signature, WatchHub } from "./watch.ts";
@@ -60,24 +60,6 @@ function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-/** Counters at zero. */
-export function zeroCounters(): Counters {
-  return {
-    gets: 0,
-    hits: 0,
-    misses: 0,
-    expiredReads: 0,
-    sets: 0,
-    deletes: 0,
-    purged: 0,
-    transactions: 0,
-    commits: 0,
-    rowsIterated: 0,
-    errors: 0,
-    checkpoints: 0,
-    polls: 0,
-  };
-}
 
 /** The namespace tables made inside a transaction, by its connection. */
 const madeIn = new WeakMap<object, Set<string>>();
@@ -471,14 +453,7 @@ export class KvPostgres implements AsyncKvStore {
   incr(key: string, by: bigint, options?: ExpiryOptions): Promise<bigint>;
   async incr(key: string, by: number | bigint = 1, options?: ExpiryOptions): Promise<number | bigint> {
     this.#open("increment key");
-    checkKey(key, "increment key");
-    if (typeof by !== "number" && typeof by !== "bigint") {
-      throw new TypeError(`Cannot increment key: by must be a number or bigint, received ${typeName(by)}`);
-    }
-    if (typeof by === "number" && !Number.isFinite(by)) {
-      throw new RangeError(`Cannot increment key: by must be finite, received ${by}`);
-    }
-    checkOptions(options, ["ttl", "expiresAt"], "increment key");
+    checkIncr(key, by, options);
     const relative = options?.ttl !== undefined;
     const expiry = expiryOf(options ?? {}, 0, "increment key") ?? null;
     const exp = expiry === null ? "NULL::float8" : relative ? `${NOW} + $4` : "$4::float8";

@@ -16,7 +16,8 @@ const RUNTIMES: [string, string, string[]][] = [
   ["deno", join(root, "node_modules/.bin/deno"), ["run", "-A"]],
 ];
 
-function cli(
+/** The CLI on a runtime (`[name, command, args]`), with `stdin` as its input. */
+export function cli(
   rt: [string, string, string[]],
   args: string[],
   stdin = "",

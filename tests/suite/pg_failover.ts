@@ -6,6 +6,7 @@ import type { TestFn } from "../harness.ts";
 import { currentRuntime } from "./process.ts";
 import { noPostgres, startPrimary, startStandby } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
+import { stop } from "./litestream.ts";
 
 const WRITER = fileURLToPath(new URL("../fixtures/pg_writer.ts", import.meta.url));
 const WRITERS = 3;
@@ -62,13 +63,6 @@ function startWriter(id: number, primary: string, standby: string): Writer {
   return w;
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGKILL");
-  return exited;
-}
-
 async function until(check: () => boolean, what: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -114,7 +108,7 @@ export function pgFailoverTests(test: TestFn): void {
         );
         const counts = writers.map((w) => w.counted.length);
         await until(() => writers.every((w, i) => w.counted.length >= counts[i]! + 50), "50 more rounds each", 30_000);
-        await Promise.all(writers.map((w) => stop(w.child)));
+        await Promise.all(writers.map((w) => stop(w.child, "SIGKILL")));
 
         const pool = new pg.Pool({ connectionString: standby.url });
         try {
@@ -146,7 +140,7 @@ export function pgFailoverTests(test: TestFn): void {
           await pool.end();
         }
       } finally {
-        await Promise.all(writers.map((w) => stop(w.child)));
+        await Promise.all(writers.map((w) => stop(w.child, "SIGKILL")));
         await standby.stop();
         await primary.stop();
       }

@@ -21,28 +21,22 @@ import { watchTests } from "./watch.ts";
 import { queueTests } from "./queue.ts";
 import { SAMPLE } from "../fixtures/sample.ts";
 import { currentRuntime } from "./process.ts";
-import { spawn } from "node:child_process";
+import { cli } from "./cli.ts";
 import { tempDir } from "../util.ts";
 import { taggedJson } from "../../src/codec.ts";
 import { openKv } from "../../mod.ts";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
 /** The CLI on this runtime, with `stdin` as its input. */
-function cli(args: string[], stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], stdin = ""): ReturnType<typeof cli> {
   const rt = currentRuntime();
-  return new Promise((resolve, reject) => {
-    const child = spawn(rt.command, [...rt.args, CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  return cli([rt.name, rt.command, rt.args], args, stdin);
+}
+
+/** Another machine's pool on the shared server. */
+async function otherMachine(max: number): Promise<pg.Pool> {
+  await pgPool();
+  return new pg.Pool({ connectionString: pgUrl(), max });
 }
 
 /** The shared suite's areas on openKvPostgres (node-postgres), then what only PostgreSQL has. */
@@ -160,8 +154,8 @@ function pgOnlyTests(test: TestFn): void {
       }
     }
     const file = join(tempDir(), "from-postgres.db");
-    const imported = await cli([file, "import"], lines.join("\n"));
-    assert.equal(imported.code, 0, imported.stderr);
+    const imported = await runCli([file, "import"], lines.join("\n"));
+    assert.equal(imported.code, 0, imported.err);
     {
       using copy = openKv(file);
       for (const [key, value] of SAMPLE) {
@@ -172,10 +166,10 @@ function pgOnlyTests(test: TestFn): void {
       assert.deepEqual(copy.namespace("users").get("ada"), { admin: true });
     }
     // And back: the CLI's export of that file, into a new PostgreSQL table.
-    const exported = await cli([file, "export"]);
-    assert.equal(exported.code, 0, exported.stderr);
+    const exported = await runCli([file, "export"]);
+    assert.equal(exported.code, 0, exported.err);
     await using back = await openKvPostgres(pool, { table: `back_${Date.now()}` });
-    for (const l of exported.stdout.split("\n").filter((x) => x !== "")) {
+    for (const l of exported.out.split("\n").filter((x) => x !== "")) {
       const e = JSON.parse(l);
       const space = e.namespace === undefined ? back : back.namespace(e.namespace);
       await space.set(e.key, taggedJson.decode(JSON.stringify(e.value)), {
@@ -190,8 +184,7 @@ function pgOnlyTests(test: TestFn): void {
   });
 
   test("a watch sees what another machine's client writes, deletes and lets expire, through LISTEN/NOTIFY", async () => {
-    await pgPool();
-    const other = new pg.Pool({ connectionString: pgUrl(), max: 2 });
+    const other = await otherMachine(2);
     try {
       const table = `watched_${Date.now()}`;
       await using kv = await openKvPostgres(await pgPool(), { table });
@@ -212,8 +205,7 @@ function pgOnlyTests(test: TestFn): void {
   });
 
   test("an enqueue through the transaction's own queue commits or rolls back with it; machines share the queue", async () => {
-    await pgPool();
-    const other = new pg.Pool({ connectionString: pgUrl(), max: 4 });
+    const other = await otherMachine(4);
     try {
       const table = `queued_${Date.now()}`;
       await using kv = await openKvPostgres(await pgPool(), { table });
