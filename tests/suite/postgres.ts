@@ -255,6 +255,69 @@ function pgOnlyTests(test: TestFn): void {
     }
   });
 
+  test("nested transactions are savepoints; a deadlock rejects with KV_CONFLICT and applies nothing", async () => {
+    await using kv = await openKvPostgres(await pgPool(), { table: `tx_${Date.now()}` });
+    await kv.transaction(async (tx) => {
+      await tx.set("outer", 1);
+      await assert.rejects(
+        tx.transaction(async (inner) => {
+          await inner.set("inner", 1);
+          throw new Error("undo the inner one");
+        }),
+        /undo the inner one/,
+      );
+      await tx.transaction(async (inner) => void await inner.set("kept", 1));
+    });
+    assert.deepEqual(await kv.keys(), ["kept", "outer"]);
+    await kv.setMany({ a: 0, b: 0 });
+    // Two transactions take a and b in opposite orders: PostgreSQL breaks the deadlock by failing one.
+    let step!: () => void;
+    const both = new Promise<void>((resolve) => {
+      let n = 0;
+      step = () => ++n === 2 && resolve();
+    });
+    const cross = (first: string, second: string) =>
+      kv.transaction(async (tx) => {
+        await tx.set(first, 1);
+        step();
+        await both;
+        await tx.set(second, 1);
+      });
+    const results = await Promise.allSettled([cross("a", "b"), cross("b", "a")]);
+    const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    assert.equal(failed.length, 1);
+    assert.ok(
+      failed[0]!.reason instanceof KvError && failed[0]!.reason.code === "KV_CONFLICT",
+      String(failed[0]!.reason),
+    );
+    const values = await kv.getMany<number>(["a", "b"]);
+    assert.deepEqual(values, [1, 1], "the other one committed both its writes");
+  });
+
+  test("a single node-postgres Client serves the store: a transaction holds it, other calls wait their turn", async () => {
+    await pgPool();
+    const client = new pg.Client({ connectionString: pgUrl() });
+    await client.connect();
+    try {
+      await using kv = await openKvPostgres(client, { table: `client_${Date.now()}` });
+      let inside = false;
+      const tx = kv.transaction(async (t) => {
+        inside = true;
+        await t.set("a", 1);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await t.set("b", 2);
+        inside = false;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const outside = kv.get("b").then((v) => ({ v, during: inside }));
+      await tx;
+      assert.deepEqual(await outside, { v: 2, during: false }, "the call waited for the transaction to end");
+      assert.equal((await kv.stats()).driver, "PostgreSQL (node-postgres client)");
+    } finally {
+      await client.end();
+    }
+  });
+
   test("a connection lost mid-call rejects with KV_CONNECTION, never hangs, and the next call works once the server is back", async () => {
     let server = await startPrimary();
     const pool = new pg.Pool({ connectionString: server.url, max: 2, connectionTimeoutMillis: 2000 });
