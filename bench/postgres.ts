@@ -14,7 +14,11 @@
 import process from "node:process";
 import pg from "pg";
 import { openKvPostgres } from "../src/postgres/mod.ts";
-import { rateAsync, roundMedians, runtimeLabel } from "./measure.ts";
+import { rate, rateAsync, roundMedians, runtimeLabel } from "./measure.ts";
+import { openKv } from "../mod.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { noPostgres, startPrimary } from "../tests/pg_server.ts";
 
 const quick = process.argv.includes("--quick");
@@ -139,6 +143,51 @@ if (why !== undefined) {
     );
     const rtt = await rateAsync(() => pool.query("SELECT 1"), SLICE, { chunk: 4 });
     console.log(`round trip (SELECT 1): ${(1000 / rtt).toFixed(3)} ms`);
+
+    // The server benchmark's request (bench/handler.ts: a session read with its expiry slid, a rate-limit window,
+    // two audit counters), in process: on PostgreSQL through a pool of 8 with 32 requests in flight, and on a file
+    // (openKv, durability "immediate", each request's 4 calls in turn), rotating rounds.
+    const many = new pg.Pool({ connectionString: server.url, max: 8 });
+    const onPg = await openKvPostgres(many, { table: "server" });
+    const dir = mkdtempSync(join(tmpdir(), "kvsqlite-bench-pg-"));
+    const onFile = openKv(join(dir, "server.db"));
+    const users = 1000;
+    for (let i = 0; i < users; i++) {
+      await onPg.set(`session:${i}`, { user: i }, { ttl: 30 * 60_000 });
+      onFile.set(`session:${i}`, { user: i }, { ttl: 30 * 60_000 });
+    }
+    const pgRequest = async (i: number) => {
+      const user = i % users;
+      await onPg.touch(`session:${user}`, 30 * 60_000);
+      await onPg.incr(`rate:${user}`, 1, { ttl: 60_000 });
+      await onPg.incr("audit:requests");
+      await onPg.incr("audit:reads");
+    };
+    const fileRequest = (i: number) => {
+      const user = i % users;
+      onFile.touch(`session:${user}`, 30 * 60_000);
+      onFile.incr(`rate:${user}`, 1, { ttl: 60_000 });
+      onFile.incr("audit:requests");
+      onFile.incr("audit:reads");
+    };
+    const requests = await roundMedians(["PostgreSQL", "file"] as const, ROUNDS, async (subject) => {
+      if (subject === "file") return rate(fileRequest, SLICE);
+      let n = 0;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 32 }, async () => {
+        while (performance.now() - started < SLICE) await pgRequest(n++);
+      }));
+      return n / ((performance.now() - started) / 1000);
+    }, { warmup: true });
+    const p = requests.get("PostgreSQL")!;
+    const f = requests.get("file")!;
+    console.log(
+      `the server's request (4 calls), in process: PostgreSQL ${p.toFixed(0)}/s (pool of 8, 32 in flight), ` +
+        `file ${f.toFixed(0)}/s; PostgreSQL ÷ file ${(p / f).toFixed(2)}`,
+    );
+    onFile.close();
+    rmSync(dir, { recursive: true, force: true });
+    await many.end();
   } finally {
     await pool.end();
     await server.stop();
