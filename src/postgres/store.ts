@@ -60,7 +60,6 @@ function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-
 /** The namespace tables made inside a transaction, by its connection. */
 const madeIn = new WeakMap<object, Set<string>>();
 
