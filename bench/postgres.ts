@@ -19,7 +19,7 @@ import { openKv } from "../mod.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { noPostgres, startPrimary } from "../tests/pg_server.ts";
+import { endPool, noPostgres, startPrimary } from "../tests/pg_server.ts";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 5;
@@ -187,9 +187,9 @@ if (why !== undefined) {
     );
     onFile.close();
     rmSync(dir, { recursive: true, force: true });
-    await many.end();
+    await endPool(many);
   } finally {
-    await pool.end();
+    await endPool(pool);
     await server.stop();
   }
 }

@@ -51,6 +51,35 @@ function freePort(): Promise<number> {
   });
 }
 
+/** A node-postgres pool, as far as ending it goes. */
+interface EndablePool {
+  totalCount: number;
+  end(): Promise<void>;
+  on(event: "error" | "remove", listener: () => void): unknown;
+}
+
+/**
+ * Ends a node-postgres pool and waits until each of its connections is closed
+ * (at most 5 s). `pool.end()` resolves as soon as it has asked its clients to
+ * end, before their sockets close: a server stopped right after would still
+ * find them open and end them with 57P01, which an idle client reports as an
+ * 'error' event of the pool, fatal without a listener.
+ */
+export async function endPool(pool: EndablePool): Promise<void> {
+  pool.on("error", () => {}); // the pool is ending: a goodbye from the server changes nothing
+  const open = pool.totalCount;
+  let removed = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) return resolve();
+    pool.on("remove", () => ++removed >= open && resolve());
+    timer = setTimeout(resolve, 5_000);
+  });
+  await pool.end();
+  await closed;
+  clearTimeout(timer);
+}
+
 /** A running server. */
 export interface PgServer {
   host: string;

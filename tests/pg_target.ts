@@ -8,7 +8,7 @@ import pg from "pg";
 import postgres from "postgres";
 import type { Target } from "./harness.ts";
 import { openKvPostgres } from "../src/postgres/mod.ts";
-import { type PgServer, startPrimary } from "./pg_server.ts";
+import { endPool, type PgServer, startPrimary } from "./pg_server.ts";
 import { currentRuntime } from "./suite/process.ts";
 
 let server: Promise<PgServer> | undefined;
@@ -63,7 +63,7 @@ export function stopPgNow(): void {
 export async function stopPg(): Promise<void> {
   for (const c of others.values()) await c.end();
   others.clear();
-  await pool?.end();
+  if (pool !== undefined) await endPool(pool);
   pool = undefined;
   if (server !== undefined) await (await server).stop();
   server = undefined;

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestFn } from "../harness.ts";
 import { currentRuntime } from "./process.ts";
-import { noPostgres, startPrimary, startStandby } from "../pg_server.ts";
+import { endPool, noPostgres, startPrimary, startStandby } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { stop } from "./litestream.ts";
 
@@ -137,7 +137,7 @@ export function pgFailoverTests(test: TestFn): void {
           );
           for (const ms of backIn) assert.ok(ms <= 5_000, `a writer was back ${ms} ms after the kill`);
         } finally {
-          await pool.end();
+          await endPool(pool);
         }
       } finally {
         await Promise.all(writers.map((w) => stop(w.child, "SIGKILL")));

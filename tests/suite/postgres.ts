@@ -2,7 +2,7 @@ import { assert } from "../assert.ts";
 import pg from "pg";
 import type { Target, TestFn } from "../harness.ts";
 import { pgPool, pgTarget, pgUrl, stopPg } from "../pg_target.ts";
-import { noPostgres, startPrimary } from "../pg_server.ts";
+import { endPool, noPostgres, startPrimary } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { KvError } from "../../src/errors.ts";
 import { valueTests } from "./values.ts";
@@ -200,7 +200,7 @@ function pgOnlyTests(test: TestFn): void {
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined], "a expired");
       await watch.return();
     } finally {
-      await other.end();
+      await endPool(other);
     }
   });
 
@@ -251,7 +251,7 @@ function pgOnlyTests(test: TestFn): void {
       assert.deepEqual(got, ["hello"]);
       assert.ok(Date.now() - sent < 900, "woken by the notification, not the 1 s look");
     } finally {
-      await other.end();
+      await endPool(other);
     }
   });
 
@@ -341,7 +341,7 @@ function pgOnlyTests(test: TestFn): void {
       server = await server.restart();
       assert.equal(await kv.get("a"), 1, "the pool reconnects; the store needs nothing");
     } finally {
-      await pool.end().catch(() => {});
+      await endPool(pool).catch(() => {});
       await server.stop();
     }
   });
