@@ -2,7 +2,7 @@ import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Target, TestFn } from "../harness.ts";
-import { currentRuntime } from "./process.ts";
+import { currentRuntime, onLines } from "./process.ts";
 import { tempFile } from "../util.ts";
 
 const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
@@ -21,16 +21,11 @@ function killWriter(path: string, round: number, delay: number, command = "crash
       stdio: ["ignore", "pipe", "pipe"],
     });
     const acks: string[] = [];
-    let buffer = "";
     let stderr = "";
     let armed = false;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      acks.push(...lines);
-      if (!armed && acks.length > 0) {
+    onLines(child.stdout, (line) => {
+      acks.push(line);
+      if (!armed) {
         armed = true;
         setTimeout(() => child.kill("SIGKILL"), delay);
       }

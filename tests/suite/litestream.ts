@@ -4,7 +4,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Target, TestFn } from "../harness.ts";
-import { currentRuntime } from "./process.ts";
+import { currentRuntime, onLines } from "./process.ts";
 import { crashKills } from "./crash.ts";
 import { tempDir } from "../util.ts";
 import { run } from "../../src/cli.ts";
@@ -138,17 +138,10 @@ function startWriter(db: string, mode: string): { child: ChildProcess; acks: Ack
     stdio: ["ignore", "pipe", "pipe"],
   });
   const acks: Ack[] = [];
-  let buffer = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
-    buffer += chunk;
-    const lines = buffer.split("\n");
-    buffer = lines.pop()!;
-    for (const line of lines) {
-      const [i, at] = line.split(" ");
-      acks.push({ i: Number(i), at: Number(at) });
-    }
+  onLines(child.stdout!, (line) => {
+    const [i, at] = line.split(" ");
+    acks.push({ i: Number(i), at: Number(at) });
   });
   child.stderr!.on("data", (c) => (stderr += c));
   return { child, acks, stderr: () => stderr };

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestFn } from "../harness.ts";
-import { currentRuntime } from "./process.ts";
+import { currentRuntime, onLines } from "./process.ts";
 import { endPool, noPostgres, startPrimary, startStandby } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { stop } from "./litestream.ts";
@@ -39,25 +39,18 @@ function startWriter(id: number, primary: string, standby: string): Writer {
     ready: undefined!,
   };
   let err = "";
-  let buffer = "";
   child.stderr!.on("data", (c) => (err += c));
-  child.stdout!.setEncoding("utf8");
   w.ready = new Promise((resolve, reject) => {
     child.once("exit", () => reject(new Error(`writer ${id} exited: ${err}`)));
-    child.stdout!.on("data", (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        const [kind, a] = line.split(" ");
-        if (kind === "ready") resolve();
-        else if (kind === "k") w.keys.push(Number(a));
-        else if (kind === "c") w.counted.push(Number(a));
-        else if (kind === "e") {
-          w.errors.push(Number(a));
-          w.lastError = line;
-        } else if (kind === "b") w.back.push(Number(a));
-      }
+    onLines(child.stdout!, (line) => {
+      const [kind, a] = line.split(" ");
+      if (kind === "ready") resolve();
+      else if (kind === "k") w.keys.push(Number(a));
+      else if (kind === "c") w.counted.push(Number(a));
+      else if (kind === "e") {
+        w.errors.push(Number(a));
+        w.lastError = line;
+      } else if (kind === "b") w.back.push(Number(a));
     });
   });
   return w;

@@ -53,6 +53,24 @@ function othersCanReach(path: string): boolean {
   }
 }
 
+/** Calls `onLine` with each whole line a child's output stream gives, as it comes. */
+export function onLines(
+  stream: { setEncoding(encoding: "utf8"): unknown; on(event: "data", listener: (chunk: string) => void): unknown },
+  onLine: (line: string) => void,
+): void {
+  let buffer = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
+
 /** Starts the worker; resolves with its output lines once it exits. */
 export function runWorker(
   rt: Runtime,
@@ -66,19 +84,11 @@ export function runWorker(
       : { ...(globalThis as unknown as { process: { env: Record<string, string> } }).process.env, ...rt.env };
     const child = spawn(rt.command, [...rt.args, WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
     const lines: string[] = [];
-    let buffer = "";
     let stderr = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        onLine?.(line);
-      }
+    onLines(child.stdout, (line) => {
+      lines.push(line);
+      onLine?.(line);
     });
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);

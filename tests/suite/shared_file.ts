@@ -2,7 +2,7 @@ import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Target, TestFn } from "../harness.ts";
-import { currentRuntime, type Runtime, runWorker } from "./process.ts";
+import { currentRuntime, onLines, type Runtime, runWorker } from "./process.ts";
 import { held, tempFile } from "../util.ts";
 
 const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
@@ -21,17 +21,9 @@ function start(rt: Runtime, args: string[], ready: string, onLine?: (line: strin
   let stderr = "";
   child.stderr.on("data", (c) => (stderr += c));
   const started = new Promise<void>((resolve, reject) => {
-    let buffer = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line === ready) resolve();
-        onLine?.(line);
-      }
+    onLines(child.stdout, (line) => {
+      if (line === ready) resolve();
+      onLine?.(line);
     });
     child.on("close", () => reject(new Error(`${args[0]} ended early: ${stderr}`)));
   });
