@@ -11,11 +11,10 @@
  */
 
 import type { Codec } from "../codec.ts";
-import { decodeValue } from "../codec.ts";
-import type { SqlValue } from "../driver.ts";
 import { quoteName } from "../names.ts";
 import { DEFAULT_BACKOFF, type QueueMessage, queueTableName } from "../queue/queue.ts";
-import type { WatchHub } from "./watch.ts";
+import type { Member, WatchHub } from "./watch.ts";
+import { fromColumns, NOW } from "./sql.ts";
 
 /** How the queue runs a statement (`$1` is the time, as in the store) and a transaction. */
 export interface QueueRunner {
@@ -28,9 +27,6 @@ export interface QueueRunner {
   /** The clock's reading, ms, for a listener's wait (the store's clock, or this machine's). */
   now(): number;
 }
-
-/** The server's time in ms, or the store's clock (`$1`), as in the store. */
-const NOW = "COALESCE($1::float8, floor(extract(epoch FROM statement_timestamp()) * 1000))";
 
 /** The statements that make a key table's queue table, its index and its trigger. */
 export function createQueueTableSql(table: string): string[] {
@@ -57,22 +53,6 @@ export function createQueueTableSql(table: string): string[] {
   ];
 }
 
-/** An encoded value as the columns `t, n, b` (hex) and its kind. */
-export function rawColumns(
-  v: SqlValue | ArrayBuffer,
-  kind: number,
-): [string | null, number | null, string | null, number] {
-  if (typeof v === "string") return [v, null, null, kind];
-  if (typeof v === "number") return [null, v, null, kind];
-  if (typeof v === "bigint") return [null, Number(v), null, kind];
-  if (v instanceof Uint8Array || v instanceof ArrayBuffer) {
-    let hex = "";
-    for (const byte of new Uint8Array(v)) hex += byte.toString(16).padStart(2, "0");
-    return [null, null, hex, kind];
-  }
-  return [null, null, null, kind];
-}
-
 /** The statements of one named queue of a key table, for one claimer. */
 export class PgQueueStore {
   readonly #run: QueueRunner;
@@ -90,16 +70,12 @@ export class PgQueueStore {
   }
 
   #message(row: unknown[]): QueueMessage {
-    const [id, t, n, b, kind, attempts, enqueued] = row;
-    let v: SqlValue = null;
-    if (t !== null) v = t as string;
-    else if (n !== null) v = Number(n);
-    else if (b !== null) v = new Uint8Array(b as Uint8Array);
+    // id, t, n, b, kind, attempts, enqueued
     return {
-      id: Number(id),
-      value: decodeValue(v, Number(kind), this.#run.codec),
-      attempts: Number(attempts),
-      enqueuedAt: Number(enqueued),
+      id: Number(row[0]),
+      value: fromColumns(row, 1, this.#run.codec),
+      attempts: Number(row[5]),
+      enqueuedAt: Number(row[6]),
     };
   }
 
@@ -229,7 +205,7 @@ export class PgQueueStore {
   async wait(max: number, stop: AbortSignal): Promise<void> {
     if (stop.aborted) return;
     const hub = this.#run.hub();
-    let member!: { table: string; touch(): void; tick(now: number): void };
+    let member!: Member;
     const done = new Promise<void>((resolve) => {
       member = { table: this.tableName, touch: resolve, tick: () => {} };
     });

@@ -10,7 +10,7 @@
 import type { AsyncKvStore, CloseOptions, KvEntry, KvMethods } from "../api.ts";
 import { booleanOption, checkOptions, typeName } from "../check.ts";
 import type { CheckpointMode, CheckpointResult } from "../checkpoint.ts";
-import { type Codec, decodeValue, encodeValue } from "../codec.ts";
+import { type Codec, encodeValue } from "../codec.ts";
 import type { SqlValue } from "../driver.ts";
 import { KvClosedError, KvError } from "../errors.ts";
 import { atToTime, expiryOf, type ExpiryOptions, ttlToTime } from "../expiry.ts";
@@ -21,19 +21,27 @@ import type { Counters, KvStats } from "../stats.ts";
 import { Guard } from "../table.ts";
 import { add, checkEntry, checkIncr, entriesOf, planWrite, type SetOptions } from "../write.ts";
 import type { KvChange } from "../changes.ts";
-import { checkWatch, type KvMissing, type KvWatch, type WatchChanges, type WatchOptions } from "../watch/watch.ts";
-import { earliest, PgWatch, signature, WatchHub } from "./watch.ts";
+import {
+  checkWatch,
+  earliest,
+  type KvMissing,
+  type KvWatch,
+  sameVersions,
+  signature,
+  type WatchChanges,
+  type WatchOptions,
+} from "../watch/watch.ts";
+import { PgWatch, WatchHub } from "./watch.ts";
 import type { QueueMethods } from "../api.ts";
 import { KvQueueAsync } from "../async/queue.ts";
 import { checkQueueName, queueTableName } from "../queue/queue.ts";
-import { quoteName } from "../names.ts";
-import { createQueueTableSql, PgQueueStore, type QueueRunner, rawColumns } from "./queue.ts";
+import { createQueueTableSql, PgQueueStore, type QueueRunner } from "./queue.ts";
+import { fromColumns, NOW, toColumns } from "./sql.ts";
 import type { PgClient, PgReserved, PgSession } from "./client.ts";
 import { makeTable, type PgTable, pgTable } from "./schema.ts";
+import { quoteName } from "../names.ts";
 import { pgError } from "./errors.ts";
 
-/** The server's time in ms, or the store's clock (`$1`). */
-const NOW = "COALESCE($1::float8, floor(extract(epoch FROM statement_timestamp()) * 1000))";
 const live = (q: string) => `(${q}.expire_time IS NULL OR ${q}.expire_time > ${NOW})`;
 const LIVE = `(expire_time IS NULL OR expire_time > ${NOW})`;
 
@@ -54,38 +62,8 @@ export interface PgShared {
   listenerIds: number;
 }
 
-function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}
-
 /** The namespace tables made inside a transaction, by its connection. */
 const madeIn = new WeakMap<object, Set<string>>();
-
-/** A row's value columns (`t, n, b, kind`) read back into a value. */
-function valueOf(row: unknown[], at: number, codec: Codec): unknown {
-  const [t, n, b, kind] = row.slice(at, at + 4);
-  let v: SqlValue = null;
-  if (t !== null) v = t as string;
-  else if (n !== null) v = Number(n);
-  else if (b !== null) v = new Uint8Array(b as Uint8Array);
-  return decodeValue(v, Number(kind), codec);
-}
-
-/** An encoded value as the columns `t, n, b` (bytes as hex text) and its kind. */
-function columns(value: unknown, codec: Codec): [string | null, number | null, string | null, number] {
-  const [v, kind] = encodeValue(value, codec);
-  if (typeof v === "string") return [v, null, null, kind];
-  if (typeof v === "number") return [null, v, null, kind];
-  if (typeof v === "bigint") return [null, Number(v), null, kind]; // an integer within ±(2^53 - 1): exact
-  if (v instanceof Uint8Array) {
-    let hex = "";
-    for (const byte of v) hex += byte.toString(16).padStart(2, "0");
-    return [null, null, hex, kind];
-  }
-  return [null, null, null, kind];
-}
 
 /** A key query as a WHERE fragment over `k`, its parameters numbered from `first`. */
 function keyCondition(query: KeyQuery | undefined, what: string, t: PgTable, first: number): [string, unknown[]] {
@@ -248,7 +226,7 @@ export class KvPostgres implements AsyncKvStore {
     checkStoredKey(key, "get key");
     const rows = await this.#query("get key", `SELECT t, n, b, kind FROM ${this.#t.q} WHERE k = $2 AND ${LIVE}`, [key]);
     this.#counted(rows.length);
-    return rows.length === 0 ? fallback : valueOf(rows[0]!, 0, this.#shared.codec) as T;
+    return rows.length === 0 ? fallback : fromColumns(rows[0]!, 0, this.#shared.codec) as T;
   }
 
   /** A live key with its expiry and version (see {@link KvMethods.getEntry}). */
@@ -264,7 +242,7 @@ export class KvPostgres implements AsyncKvStore {
     const row = rows[0]!;
     return {
       key,
-      value: valueOf(row, 0, this.#shared.codec) as T,
+      value: fromColumns(row, 0, this.#shared.codec) as T,
       expiresAt: row[4] === null ? null : Number(row[4]),
       version: Number(row[5]),
     };
@@ -287,7 +265,7 @@ export class KvPostgres implements AsyncKvStore {
     this.#counted(found.size, keys.length);
     return keys.map((key) => {
       const row = found.get(key);
-      return row === undefined ? undefined : valueOf(row, 1, this.#shared.codec) as T;
+      return row === undefined ? undefined : fromColumns(row, 1, this.#shared.codec) as T;
     });
   }
 
@@ -372,7 +350,7 @@ export class KvPostgres implements AsyncKvStore {
   async set(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
     this.#open("set key");
     checkKey(key, "set key");
-    const entry = [key, ...columns(value, this.#shared.codec)];
+    const entry = [key, ...toColumns(...encodeValue(value, this.#shared.codec))];
     return (await this.#write("set key", [entry], options)).length > 0;
   }
 
@@ -388,7 +366,7 @@ export class KvPostgres implements AsyncKvStore {
       checkEntry(entry);
       order.push(entry[0]);
       byKey.delete(entry[0]); // the last write of a key wins, in its place
-      byKey.set(entry[0], [entry[0], ...columns(entry[1], this.#shared.codec)]);
+      byKey.set(entry[0], [entry[0], ...toColumns(...encodeValue(entry[1], this.#shared.codec))]);
     }
     planWrite(options ?? {}, 0, "set many keys");
     if (byKey.size === 0) return 0;
@@ -443,7 +421,7 @@ export class KvPostgres implements AsyncKvStore {
         SELECT t, n, b, kind FROM w WHERE ${live("w")}`,
       [key],
     );
-    return rows.length === 0 ? undefined : valueOf(rows[0]!, 0, this.#shared.codec) as T;
+    return rows.length === 0 ? undefined : fromColumns(rows[0]!, 0, this.#shared.codec) as T;
   }
 
   /** Adds to a number (see {@link KvMethods.incr}). */
@@ -484,11 +462,11 @@ export class KvPostgres implements AsyncKvStore {
         [key],
       );
       if (rows.length === 0) {
-        await tx.#write("increment key", [[key, ...columns(by, tx.#shared.codec)]], options);
+        await tx.#write("increment key", [[key, ...toColumns(...encodeValue(by, tx.#shared.codec))]], options);
         return by;
       }
-      const next = add(valueOf(rows[0]!, 0, tx.#shared.codec), by);
-      await tx.#write("increment key", [[key, ...columns(next, tx.#shared.codec)]], {
+      const next = add(fromColumns(rows[0]!, 0, tx.#shared.codec), by);
+      await tx.#write("increment key", [[key, ...toColumns(...encodeValue(next, tx.#shared.codec))]], {
         ifPresent: true,
         keepTtl: true,
         ...(await tx.#keptTags(key)),
@@ -550,7 +528,7 @@ export class KvPostgres implements AsyncKvStore {
       `UPDATE ${this.#t.q} SET expire_time = ${NOW} + $3 WHERE k = $2 AND ${LIVE} RETURNING t, n, b, kind`,
       [key, ms],
     );
-    return rows.length === 0 ? undefined : valueOf(rows[0]!, 0, this.#shared.codec) as T;
+    return rows.length === 0 ? undefined : fromColumns(rows[0]!, 0, this.#shared.codec) as T;
   }
 
   /** Sets a live key to expire `ttl` ms from now (see {@link KvMethods.expire}). */
@@ -633,14 +611,14 @@ export class KvPostgres implements AsyncKvStore {
 
   /** Values in key order (see {@link KvMethods.values}). */
   async values<T = unknown>(query?: KeyQuery, options?: ListOptions): Promise<T[]> {
-    return (await this.#rows("list values", query, options)).map((row) => valueOf(row, 1, this.#shared.codec) as T);
+    return (await this.#rows("list values", query, options)).map((row) => fromColumns(row, 1, this.#shared.codec) as T);
   }
 
   /** `[key, value]` pairs in key order (see {@link KvMethods.entries}). */
   async entries<T = unknown>(query?: KeyQuery, options?: ListOptions): Promise<[string, T][]> {
     return (await this.#rows("list entries", query, options)).map((
       row,
-    ) => [row[0] as string, valueOf(row, 1, this.#shared.codec) as T]);
+    ) => [row[0] as string, fromColumns(row, 1, this.#shared.codec) as T]);
   }
 
   /** Entries in pages of 256 (see {@link KvMethods.list}). */
@@ -656,7 +634,7 @@ export class KvPostgres implements AsyncKvStore {
       for (const row of rows) {
         yield {
           key: row[0] as string,
-          value: valueOf(row, 1, this.#shared.codec) as T,
+          value: fromColumns(row, 1, this.#shared.codec) as T,
           expiresAt: row[5] === null ? null : Number(row[5]),
           version: Number(row[6]),
         };
@@ -883,7 +861,7 @@ export class KvPostgres implements AsyncKvStore {
     const codec = this.#shared.codec;
     const entryOf = (row: unknown[]): KvEntry<T> => ({
       key: row[1] as string,
-      value: valueOf(row, 2, codec) as T,
+      value: fromColumns(row, 2, codec) as T,
       expiresAt: row[6] === null ? null : Number(row[6]),
       version: Number(row[7]),
     });
@@ -999,7 +977,7 @@ export class KvPostgres implements AsyncKvStore {
         number,
         Parameters<PgQueueStore["enqueue"]>[1],
       ];
-      return await named(name).enqueue(rawColumns(v, kind), options);
+      return await named(name).enqueue(toColumns(v, kind), options);
     }
     if (op === "queue") {
       const [name, method, a, b] = args as [string, string, number, number | undefined];

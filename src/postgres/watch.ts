@@ -13,7 +13,6 @@
  * @module
  */
 
-import type { KvEntry } from "../shapes.ts";
 import type { KvWatch } from "../watch/watch.ts";
 import { streamOf } from "../watch/watch.ts";
 import { unrefInterval } from "../runtime.ts";
@@ -34,6 +33,8 @@ export interface Member {
   table: string;
   touch(): void;
   tick(now: number): void;
+  /** Ends it for good when the store closes (a wait has none: it is woken instead). */
+  end?(): void;
 }
 
 /** The listening connection and the tick of one store's watches. */
@@ -112,8 +113,7 @@ export class WatchHub {
   /** Ends every watch (the store closed). */
   close(): void {
     for (const m of [...this.#members]) {
-      const end = (m as { end?: () => void }).end;
-      if (end !== undefined) end.call(m);
+      if (m.end !== undefined) m.end();
       else m.touch();
     }
   }
@@ -206,16 +206,4 @@ export class PgWatch<T> implements KvWatch<T>, Member {
   stream(): ReadableStream<T> {
     return streamOf(this);
   }
-}
-
-/** The earliest expiry among entries. */
-export function earliest(entries: Iterable<{ expiresAt: number | null }>): number | undefined {
-  let min: number | undefined;
-  for (const e of entries) if (e.expiresAt !== null && (min === undefined || e.expiresAt < min)) min = e.expiresAt;
-  return min;
-}
-
-/** What tells one state of an entry from another: its version and its expiry. */
-export function signature(entry: KvEntry<unknown>): string {
-  return `${entry.version}:${entry.expiresAt}`;
 }

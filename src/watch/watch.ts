@@ -176,7 +176,7 @@ function entryOf<T>(row: SqlRow, conn: Connection): KvEntry<T> {
 }
 
 /** The earliest expiry among entries. */
-function earliest(entries: Iterable<{ expiresAt: number | null }>): number | undefined {
+export function earliest(entries: Iterable<{ expiresAt: number | null }>): number | undefined {
   let min: number | undefined;
   for (const e of entries) if (e.expiresAt !== null && (min === undefined || e.expiresAt < min)) min = e.expiresAt;
   return min;
@@ -228,11 +228,12 @@ export function watchQuery<T>(conn: Connection, table: Table, query: KeyQuery): 
 }
 
 /** What tells one state of an entry from another: every write changes its version, expire() and persist() its expiry. */
-function signature(entry: KvEntry<unknown>): string {
+export function signature(entry: KvEntry<unknown>): string {
   return `${entry.version}:${entry.expiresAt}`;
 }
 
-function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
+/** Whether two reads saw the same entries in the same states. */
+export function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
