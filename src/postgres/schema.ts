@@ -74,12 +74,21 @@ export const NOTIFY_FUNCTION = `CREATE OR REPLACE FUNCTION kvsqlite_notify() RET
     RETURN NULL;
   END $$`;
 
-/** Makes key table `t` under the advisory lock of its name, in the transaction `session` is in or in one of its own. */
-export async function makeTable(session: PgSession, t: PgTable, inTransaction: boolean): Promise<void> {
+/**
+ * Runs the statements that make table `name` (a namespace's key table, a
+ * queue table) under the advisory lock of its name, in the transaction
+ * `session` is in or in one of its own.
+ */
+export async function makeUnderLock(
+  session: PgSession,
+  name: string,
+  statements: string[],
+  inTransaction: boolean,
+): Promise<void> {
   if (!inTransaction) await session.query("BEGIN");
   try {
-    await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${t.name}`]);
-    for (const sql of createTableSql(t)) await session.query(sql);
+    await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${name}`]);
+    for (const sql of statements) await session.query(sql);
     if (!inTransaction) await session.query("COMMIT");
   } catch (error) {
     if (!inTransaction) await session.query("ROLLBACK").catch(() => {});

@@ -38,8 +38,7 @@ import { checkQueueName, queueTableName } from "../queue/queue.ts";
 import { createQueueTableSql, PgQueueStore, type QueueRunner } from "./queue.ts";
 import { fromColumns, NOW, toColumns } from "./sql.ts";
 import type { PgClient, PgReserved, PgSession } from "./client.ts";
-import { makeTable, type PgTable, pgTable } from "./schema.ts";
-import { quoteName } from "../names.ts";
+import { createTableSql, makeUnderLock, type PgTable, pgTable } from "./schema.ts";
 import { pgError } from "./errors.ts";
 
 const live = (q: string) => `(${q}.expire_time IS NULL OR ${q}.expire_time > ${NOW})`;
@@ -164,7 +163,7 @@ export class KvPostgres implements AsyncKvStore {
     if (this.#shared.made.has(this.#t.name) || madeIn.get(session)?.has(this.#t.name)) {
       return this.#run(session, what, sql, params);
     }
-    return this.#made(session, what).then(() => this.#run(session, what, sql, params));
+    return this.#make(what, this.#t.name, createTableSql(this.#t)).then(() => this.#run(session, what, sql, params));
   }
 
   async #run(session: PgSession, what: string, sql: string, params: unknown[]): Promise<unknown[][]> {
@@ -180,32 +179,38 @@ export class KvPostgres implements AsyncKvStore {
     }
   }
 
-  /** Makes this namespace's table on first use (the root's is made at open), under its advisory lock. */
-  async #made(session: PgSession, what: string): Promise<void> {
+  /**
+   * Makes table `name` on first use (a namespace's key table: the root's is
+   * made at open; a queue table), its statements under its advisory lock: in
+   * this transaction when there is one, noted for the rest of it (a rollback
+   * takes it back), else in one of its own on a connection of the pool, noted
+   * for the store.
+   */
+  async #make(what: string, name: string, statements: string[]): Promise<void> {
+    const tx = this.#session;
+    if (this.#shared.made.has(name) || (tx !== undefined && madeIn.get(tx)?.has(name))) return;
     try {
-      if (this.#session !== undefined) {
-        // Made in this transaction: for the rest of it (a rollback takes it back, so the store does not note it).
-        await makeTable(this.#session, this.#t, true);
-        const tables = madeIn.get(this.#session) ?? new Set<string>();
-        tables.add(this.#t.name);
-        madeIn.set(this.#session, tables);
+      if (tx !== undefined) {
+        await makeUnderLock(tx, name, statements, true);
+        const tables = madeIn.get(tx) ?? new Set<string>();
+        tables.add(name);
+        madeIn.set(tx, tables);
         return;
       }
       const own = await this.#shared.client.reserve();
       let broken = false;
       try {
-        await makeTable(own, this.#t, false);
+        await makeUnderLock(own, name, statements, false);
       } catch (error) {
         broken = true;
         throw error;
       } finally {
         own.release(broken);
       }
-      this.#shared.made.add(this.#t.name);
+      this.#shared.made.add(name);
     } catch (error) {
       throw pgError(error, what);
     }
-    void session;
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -937,32 +942,11 @@ export class KvPostgres implements AsyncKvStore {
     };
   }
 
-  /** Makes the queue table of this key space once (under the advisory lock of its name). */
-  async #queueTable(what: string): Promise<void> {
-    const name = queueTableName(this.#t.name);
-    if (this.#shared.made.has(name)) return;
-    const t = { name, q: quoteName(name), tags: "" };
-    const session = this.#session ?? await this.#shared.client.reserve();
-    let broken = false;
-    try {
-      if (this.#session === undefined) await session.query("BEGIN");
-      await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${t.name}`]);
-      for (const sql of createQueueTableSql(this.#t.name)) await session.query(sql);
-      if (this.#session === undefined) await session.query("COMMIT");
-    } catch (error) {
-      broken = true;
-      throw pgError(error, what);
-    } finally {
-      if (this.#session === undefined) (session as PgReserved).release(broken);
-    }
-    if (this.#session === undefined) this.#shared.made.add(name);
-  }
-
   /** Answers a queue's call (as the async client's worker would). */
   async #queueCall(op: string, args: unknown[]): Promise<unknown> {
     const what = op === "enqueue" ? "enqueue" : op === "listen" || op === "listening" ? "listen" : "open queue";
     this.#open(what);
-    await this.#queueTable(what);
+    await this.#make(what, queueTableName(this.#t.name), createQueueTableSql(this.#t.name));
     const named = (name: string) => {
       let store = this.#queues.get(name);
       if (store === undefined) {
