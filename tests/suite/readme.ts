@@ -34,6 +34,32 @@ export function cliCommands(): string[] {
   return block.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
 
+/** The Layout section's first column: the names of each line ("src/public.ts, types.ts"). */
+function layoutHeads(): string[] {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const block = /^## Layout\n[\s\S]*?^```\n([\s\S]*?)^```$/m.exec(readme)?.[1] ?? "";
+  return block.split("\n").map((line) => line.split(/\s{2,}/)[0]!).filter((head) => head !== "");
+}
+
+/** Whether the Layout names `path`: on a line of its folder, alone or in a list (`<adapter>.ts` names a folder's each). */
+function layoutNames(path: string, heads = layoutHeads()): boolean {
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  const base = path.slice(dir.length);
+  return heads.some((head) =>
+    head.startsWith(dir) && head.slice(dir.length).split(/,\s*/).some((n) => n === base || n === "<adapter>.ts")
+  );
+}
+
+/** The TypeScript files of the package (the root's, src/, adapters/) and of bench/, relative to the root. */
+function sourceFiles(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(`${dir}/${e.name}`) : e.name.endsWith(".ts") ? [`${dir}/${e.name}`] : []
+    );
+  const top = readdirSync(root).filter((name) => name.endsWith(".ts"));
+  return [...top, ...walk("src"), ...walk("adapters"), ...walk("bench")];
+}
+
 /** Every README block runs and its assertions hold, on Node, Bun and Deno. */
 export function readmeTests(test: TestFn): void {
   const runtimes: [string, string, string[]][] = [
@@ -43,6 +69,10 @@ export function readmeTests(test: TestFn): void {
   ];
   const blocks = readmeBlocks();
   test("the README has runnable blocks", () => assert.ok(blocks.length >= 2));
+  test("the README's Layout names every file of the package and the benchmarks", () => {
+    const missing = sourceFiles().filter((path) => !layoutNames(path));
+    assert.deepEqual(missing, [], "files the Layout section does not name");
+  });
   test("the README's command line block runs as typed, in order, in a checkout", async () => {
     const commands = cliCommands();
     assert.ok(commands.length >= 5, `${commands.length} commands`);
