@@ -110,6 +110,20 @@ function nodePg(q: NodePgQueryable): PgSession["query"] {
     })).rows;
 }
 
+/**
+ * A node-postgres connection's queries one at a time, in the order of the
+ * calls: a transaction's function may make calls without awaiting them, and
+ * node-postgres deprecates a query sent while another runs (pg@9 refuses it).
+ */
+function inOrder(run: PgSession["query"]): PgSession["query"] {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (sql, params) => {
+    const result = tail.then(() => run(sql, params));
+    tail = result.catch(() => {});
+    return result;
+  };
+}
+
 function unsafe(s: UnsafeSql): PgSession["query"] {
   // postgres.js and Bun send a query when it is first awaited: `then` here, at once, keeps the connection's order
   // the order of the calls.
@@ -162,7 +176,7 @@ export function recognise(client: unknown): PgClient {
             const onError = () => (dropped = true);
             conn.on("error", onError);
             return {
-              query: nodePg(conn),
+              query: inOrder(nodePg(conn)),
               release: (broken) => {
                 conn.off("error", onError);
                 conn.release(broken === true || dropped);
@@ -189,7 +203,7 @@ export function recognise(client: unknown): PgClient {
       }
       const single = c as unknown as NodePgQueryable;
       const lock = new Lock();
-      const run = nodePg(single);
+      const run = inOrder(nodePg(single));
       return {
         kind: "node-postgres client",
         async query(sql, params) {
@@ -204,7 +218,19 @@ export function recognise(client: unknown): PgClient {
           const release = await lock.acquire();
           return { query: run, release: () => release() };
         },
-        listen: (channel, onNotify) => listenOn(single as NodePgQueryable & NodePgEvents, channel, onNotify),
+        async listen(channel, onNotify) {
+          // LISTEN and UNLISTEN take the client's turn like any call (inside a transaction, LISTEN would wait for it).
+          const turn = <T>(fn: () => Promise<T>) =>
+            lock.acquire().then(async (release) => {
+              try {
+                return await fn();
+              } finally {
+                release();
+              }
+            });
+          const stop = await turn(() => listenOn(single as NodePgQueryable & NodePgEvents, channel, onNotify));
+          return () => turn(stop);
+        },
       };
     }
   }

@@ -153,7 +153,7 @@ export class KvPostgres implements AsyncKvStore {
   }
 
   /**
-   * Runs one statement. A statement is handed to the connection in the same
+   * Runs one statement. A statement is queued on its connection in the same
    * turn as the call that makes it (no await before), so the calls a
    * transaction's function makes without awaiting them reach PostgreSQL in
    * order, before its COMMIT.

@@ -294,6 +294,52 @@ function pgOnlyTests(test: TestFn): void {
     assert.deepEqual(values, [1, 1], "the other one committed both its writes");
   });
 
+  test("node-postgres is handed one query at a time per connection, a transaction's unawaited calls included", async () => {
+    await pgPool();
+    // A Client that counts the queries it has been handed and not yet answered (node-postgres deprecates more than one).
+    const running = new Map<object, number>();
+    let most = 0;
+    class Counting extends pg.Client {}
+    const send = pg.Client.prototype.query as unknown as (...args: unknown[]) => unknown;
+    (Counting.prototype as unknown as { query: typeof send }).query = function (this: object, ...args: unknown[]) {
+      const n = (running.get(this) ?? 0) + 1;
+      running.set(this, n);
+      most = Math.max(most, n);
+      const done = () => void running.set(this, running.get(this)! - 1);
+      const callback = args.at(-1);
+      if (typeof callback === "function") { // the pool's own query(text, values, callback)
+        args[args.length - 1] = (...answer: unknown[]) => (done(), callback(...answer));
+        return send.apply(this, args);
+      }
+      const result = send.apply(this, args) as Promise<unknown>;
+      result.then(done, done);
+      return result;
+    };
+    const pool = new pg.Pool({ connectionString: pgUrl(), max: 2, Client: Counting });
+    const single = new Counting({ connectionString: pgUrl() });
+    await single.connect();
+    try {
+      for (const client of [pool, single]) {
+        await using kv = await openKvPostgres(client, { table: `ordered_${Date.now()}` });
+        const outside = Promise.all([kv.set("x", 1), kv.get("x"), kv.incr("n")]);
+        await kv.transaction((tx) => {
+          void tx.set("a", 1);
+          void tx.set("b", 2);
+          void tx.incr("n", 5);
+          return tx.set("c", 3);
+        });
+        await outside;
+        assert.deepEqual(await kv.getMany(["a", "b", "c", "x"]), [1, 2, 3, 1]);
+        assert.equal(await kv.get("n"), 6);
+      }
+      assert.ok(running.size >= 2, "the counting clients ran the store's queries");
+      assert.equal(most, 1, "queries in flight at once on one connection");
+    } finally {
+      await single.end();
+      await endPool(pool);
+    }
+  });
+
   test("a single node-postgres Client serves the store: a transaction holds it, other calls wait their turn", async () => {
     await pgPool();
     const client = new pg.Client({ connectionString: pgUrl() });
