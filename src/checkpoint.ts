@@ -31,6 +31,19 @@ export type CheckpointMode = "passive" | "full" | "restart" | "truncate";
 const CHECKPOINT_MODES = ["passive", "full", "restart", "truncate"];
 
 /**
+ * Checks a checkpoint mode.
+ *
+ * @throws {RangeError} When it is none of SQLite's four.
+ */
+export function checkCheckpointMode(mode: unknown): asserts mode is CheckpointMode {
+  if (!CHECKPOINT_MODES.includes(mode as string)) {
+    throw new RangeError(
+      `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
+    );
+  }
+}
+
+/**
  * How long (ms, at most `busyTimeout`) a `full`, `restart` or `truncate`
  * checkpoint waits for a reader that holds an older snapshot before it reports
  * `busy`. SQLite would wait the whole busy timeout, holding the write lock
@@ -46,11 +59,7 @@ export const READER_GRACE = 100;
  * {@link READER_GRACE}, they report `busy` without taking the write lock.
  */
 export function checkpoint(conn: Connection, mode: CheckpointMode): CheckpointResult {
-  if (!CHECKPOINT_MODES.includes(mode)) {
-    throw new RangeError(
-      `Cannot checkpoint: mode must be one of ${CHECKPOINT_MODES.join(", ")}, received ${typeName(mode)}`,
-    );
-  }
+  checkCheckpointMode(mode);
   if (conn.depth === 0) conn.batch?.flush();
   conn.counters.checkpoints++;
   if (mode !== "passive") {

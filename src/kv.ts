@@ -9,7 +9,7 @@
 
 import type { CloseOptions, KvEntry, KvMethods, TxResult } from "./api.ts";
 import { decodeValue, encodeValue, isNativeString, Kind } from "./codec.ts";
-import type { Connection } from "./connection.ts";
+import { type Connection, zeroCounters } from "./connection.ts";
 import type { SqlValue } from "./driver.ts";
 import { KvClosedError } from "./errors.ts";
 import { atToTime, type ExpiryOptions, isLive, ttlToTime } from "./expiry.ts";
@@ -474,7 +474,7 @@ export class Kv implements KvMethods<"sync">, Disposable, Iterable<[string, unkn
     checkOptions(options, ["reset"], "read stats");
     const reset = booleanOption(options, "reset", "read stats");
     const stats = readStats(conn, this.count());
-    if (reset) { for (const name of Object.keys(conn.counters)) conn.counters[name as keyof typeof conn.counters] = 0; }
+    if (reset) Object.assign(conn.counters, zeroCounters());
     return stats;
   }
 

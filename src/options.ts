@@ -97,7 +97,8 @@ export const DEFAULTS: { busyTimeout: number; mmapSize: number; cacheSize: numbe
 
 const OPEN = "open store";
 
-const KNOWN = [
+/** The names of `openKv`'s options. */
+export const OPEN_OPTIONS: readonly string[] = [
   "table",
   "codec",
   "now",
@@ -176,8 +177,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN.includes(key)) {
-      throw new TypeError(`Cannot open store: unknown option ${JSON.stringify(key)} (known: ${KNOWN.join(", ")})`);
+    if (!OPEN_OPTIONS.includes(key)) {
+      throw new TypeError(
+        `Cannot open store: unknown option ${JSON.stringify(key)} (known: ${OPEN_OPTIONS.join(", ")})`,
+      );
     }
   }
   const table = o.table ?? "kv";

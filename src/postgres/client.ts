@@ -34,6 +34,20 @@ export interface PgClient extends PgSession {
   listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
+/** Runs `fn` on a connection of its own, given back after (destroyed when `fn` threw: its state is unknown). */
+export async function onOwnConnection<R>(client: PgClient, fn: (session: PgSession) => Promise<R>): Promise<R> {
+  const session = await client.reserve();
+  let broken = false;
+  try {
+    return await fn(session);
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    session.release(broken);
+  }
+}
+
 interface NodePgQueryable {
   query(config: { name?: string; text: string; values: unknown[]; rowMode: "array" }): Promise<{ rows: unknown[][] }>;
 }

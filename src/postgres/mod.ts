@@ -18,8 +18,8 @@
 import { checkFunction, checkOptions, typeName } from "../check.ts";
 import { type Codec, taggedJson } from "../codec.ts";
 import { checkName } from "../names.ts";
-import { checkedClock } from "../options.ts";
-import { recognise } from "./client.ts";
+import { checkedClock, OPEN_OPTIONS } from "../options.ts";
+import { onOwnConnection, recognise } from "./client.ts";
 import { migrate } from "./schema.ts";
 import { KvPostgres } from "./store.ts";
 import { zeroCounters } from "../connection.ts";
@@ -39,28 +39,8 @@ export interface KvPostgresOptions {
   codec?: Codec;
 }
 
-/** `openKv`'s options that mean something only for a SQLite file. */
-const SQLITE_ONLY = [
-  "path",
-  "readOnly",
-  "busyTimeout",
-  "journalMode",
-  "synchronous",
-  "pageSize",
-  "cacheSize",
-  "mmapSize",
-  "autoVacuum",
-  "journalSizeLimit",
-  "durability",
-  "commitInterval",
-  "onCommitError",
-  "sweepInterval",
-  "optimizeOnClose",
-  "pollInterval",
-  "changeFeed",
-  "changeFeedRetention",
-  "now",
-];
+/** `openKv`'s options that mean something only for a SQLite file (all but the table and the codec), and its path. */
+const SQLITE_ONLY = ["path", ...OPEN_OPTIONS.filter((name) => name !== "table" && name !== "codec")];
 
 /**
  * Opens the store on the PostgreSQL database of `client`, making its tables
@@ -85,16 +65,9 @@ export async function openKvPostgres(client: unknown, options: KvPostgresOptions
   const table = options.table ?? "kv";
   checkName(table, "table", "open the PostgreSQL store");
   if (options.clock !== undefined) checkFunction(options.clock, "clock", "open the PostgreSQL store");
-  const session = await c.reserve();
-  let broken = false;
-  try {
-    await migrate(session, table);
-  } catch (error) {
-    broken = true;
+  await onOwnConnection(c, (session) => migrate(session, table)).catch((error) => {
     throw pgError(error, "open the PostgreSQL store");
-  } finally {
-    session.release(broken);
-  }
+  });
   return new KvPostgres(
     {
       client: c,

@@ -53,6 +53,9 @@ export function createQueueTableSql(table: string): string[] {
   ];
 }
 
+/** A message's columns as the statements return them, in the order {@link PgQueueStore}'s `#message` reads. */
+const MESSAGE = "id::float8, t, n, b, kind, attempts, enqueued::float8";
+
 /** The statements of one named queue of a key table, for one claimer. */
 export class PgQueueStore {
   readonly #run: QueueRunner;
@@ -70,7 +73,7 @@ export class PgQueueStore {
   }
 
   #message(row: unknown[]): QueueMessage {
-    // id, t, n, b, kind, attempts, enqueued
+    // MESSAGE's columns
     return {
       id: Number(row[0]),
       value: fromColumns(row, 1, this.#run.codec),
@@ -98,7 +101,7 @@ export class PgQueueStore {
       `UPDATE ${this.#q} SET owner = $2, due = ceil(${NOW} + $3), attempts = attempts + 1
         WHERE id = (SELECT id FROM ${this.#q} WHERE queue = $4 AND NOT dead AND due <= ${NOW}
           ORDER BY due, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING id::float8, t, n, b, kind, attempts, enqueued::float8`,
+        RETURNING ${MESSAGE}`,
       [this.owner, lease, this.name],
     );
     return rows.length === 0 ? undefined : this.#message(rows[0]!);
@@ -156,7 +159,7 @@ export class PgQueueStore {
   /** The next `n` messages in delivery order that nobody holds, without claiming them. */
   async peek(n: number): Promise<QueueMessage[]> {
     const rows = await this.#run.query(
-      `SELECT id::float8, t, n, b, kind, attempts, enqueued::float8 FROM ${this.#q} WHERE queue = $2 AND NOT dead
+      `SELECT ${MESSAGE} FROM ${this.#q} WHERE queue = $2 AND NOT dead
         AND (owner IS NULL OR due <= ${NOW}) ORDER BY due, id LIMIT $3`,
       [this.name, n],
     );
@@ -172,8 +175,7 @@ export class PgQueueStore {
   /** The dead-letter list, oldest first. */
   async deadLetters(): Promise<QueueMessage[]> {
     const rows = await this.#run.query(
-      `SELECT id::float8, t, n, b, kind, attempts, enqueued::float8 FROM ${this.#q} WHERE queue = $2 AND dead
-        ORDER BY due, id`,
+      `SELECT ${MESSAGE} FROM ${this.#q} WHERE queue = $2 AND dead ORDER BY due, id`,
       [this.name],
     );
     return rows.map((row) => this.#message(row));

@@ -75,20 +75,21 @@ export const NOTIFY_FUNCTION = `CREATE OR REPLACE FUNCTION kvsqlite_notify() RET
   END $$`;
 
 /**
- * Runs the statements that make table `name` (a namespace's key table, a
- * queue table) under the advisory lock of its name, in the transaction
- * `session` is in or in one of its own.
+ * Runs `work` holding the advisory lock named after table `name`, in the
+ * transaction `session` is in or in one of its own (rolled back when `work`
+ * throws): processes starting together wait for the first one's DDL instead
+ * of racing it.
  */
-export async function makeUnderLock(
+async function underLock(
   session: PgSession,
   name: string,
-  statements: string[],
   inTransaction: boolean,
+  work: () => Promise<void>,
 ): Promise<void> {
   if (!inTransaction) await session.query("BEGIN");
   try {
     await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${name}`]);
-    for (const sql of statements) await session.query(sql);
+    await work();
     if (!inTransaction) await session.query("COMMIT");
   } catch (error) {
     if (!inTransaction) await session.query("ROLLBACK").catch(() => {});
@@ -96,11 +97,21 @@ export async function makeUnderLock(
   }
 }
 
+/** Runs the statements that make table `name` (a namespace's key table, a queue table) under its lock. */
+export function makeUnderLock(
+  session: PgSession,
+  name: string,
+  statements: string[],
+  inTransaction: boolean,
+): Promise<void> {
+  return underLock(session, name, inTransaction, async () => {
+    for (const sql of statements) await session.query(sql);
+  });
+}
+
 /**
- * Makes (or checks) the root table `name`: in one transaction holding an
- * advisory lock named after the table, so that processes starting together
- * wait for the first one's DDL instead of racing it. A newer schema version
- * is a {@link KvSchemaError}, and nothing is changed.
+ * Makes (or checks) the root table `name`, under its lock. A newer schema
+ * version is a {@link KvSchemaError}, and nothing is changed.
  */
 export async function migrate(session: PgSession, name: string): Promise<void> {
   // The common case, a table at this version, takes no lock and writes nothing (a standby can open it).
@@ -108,9 +119,7 @@ export async function migrate(session: PgSession, name: string): Promise<void> {
     const rows = await session.query(`SELECT version FROM "kvsqlite_meta" WHERE name = $1`, [name]);
     if (rows.length > 0 && Number(rows[0]![0]) === PG_SCHEMA_VERSION) return;
   }
-  await session.query("BEGIN");
-  try {
-    await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`kvsqlite:${name}`]);
+  await underLock(session, name, false, async () => {
     await session.query(
       `CREATE TABLE IF NOT EXISTS "kvsqlite_meta" (name TEXT COLLATE "C" PRIMARY KEY, version INTEGER NOT NULL)`,
     );
@@ -133,9 +142,5 @@ export async function migrate(session: PgSession, name: string): Promise<void> {
         [name, PG_SCHEMA_VERSION],
       );
     }
-    await session.query("COMMIT");
-  } catch (error) {
-    await session.query("ROLLBACK").catch(() => {});
-    throw error;
-  }
+  });
 }

@@ -9,7 +9,7 @@
 
 import type { AsyncKvStore, CloseOptions, KvEntry, KvMethods } from "../api.ts";
 import { booleanOption, checkOptions, typeName } from "../check.ts";
-import type { CheckpointMode, CheckpointResult } from "../checkpoint.ts";
+import { checkCheckpointMode, type CheckpointMode, type CheckpointResult } from "../checkpoint.ts";
 import { type Codec, encodeValue } from "../codec.ts";
 import type { SqlValue } from "../driver.ts";
 import { KvClosedError, KvError } from "../errors.ts";
@@ -37,9 +37,10 @@ import { KvQueueAsync } from "../async/queue.ts";
 import { checkQueueName, queueTableName } from "../queue/queue.ts";
 import { createQueueTableSql, PgQueueStore, type QueueRunner } from "./queue.ts";
 import { fromColumns, NOW, toColumns } from "./sql.ts";
-import type { PgClient, PgReserved, PgSession } from "./client.ts";
+import { onOwnConnection, type PgClient, type PgReserved, type PgSession } from "./client.ts";
 import { createTableSql, makeUnderLock, type PgTable, pgTable } from "./schema.ts";
 import { pgError } from "./errors.ts";
+import { zeroCounters } from "../connection.ts";
 
 const live = (q: string) => `(${q}.expire_time IS NULL OR ${q}.expire_time > ${NOW})`;
 const LIVE = `(expire_time IS NULL OR expire_time > ${NOW})`;
@@ -160,10 +161,14 @@ export class KvPostgres implements AsyncKvStore {
    */
   #query(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
     const session = this.#open(what);
-    if (this.#shared.made.has(this.#t.name) || madeIn.get(session)?.has(this.#t.name)) {
-      return this.#run(session, what, sql, params);
-    }
+    if (this.#made(this.#t.name)) return this.#run(session, what, sql, params);
     return this.#make(what, this.#t.name, createTableSql(this.#t)).then(() => this.#run(session, what, sql, params));
+  }
+
+  /** Whether table `name` is known to exist: made by this store, or earlier in this transaction. */
+  #made(name: string): boolean {
+    return this.#shared.made.has(name) ||
+      (this.#session !== undefined && madeIn.get(this.#session)?.has(name) === true);
   }
 
   async #run(session: PgSession, what: string, sql: string, params: unknown[]): Promise<unknown[][]> {
@@ -187,8 +192,8 @@ export class KvPostgres implements AsyncKvStore {
    * for the store.
    */
   async #make(what: string, name: string, statements: string[]): Promise<void> {
+    if (this.#made(name)) return;
     const tx = this.#session;
-    if (this.#shared.made.has(name) || (tx !== undefined && madeIn.get(tx)?.has(name))) return;
     try {
       if (tx !== undefined) {
         await makeUnderLock(tx, name, statements, true);
@@ -197,16 +202,7 @@ export class KvPostgres implements AsyncKvStore {
         madeIn.set(tx, tables);
         return;
       }
-      const own = await this.#shared.client.reserve();
-      let broken = false;
-      try {
-        await makeUnderLock(own, name, statements, false);
-      } catch (error) {
-        broken = true;
-        throw error;
-      } finally {
-        own.release(broken);
-      }
+      await onOwnConnection(this.#shared.client, (own) => makeUnderLock(own, name, statements, false));
       this.#shared.made.add(name);
     } catch (error) {
       throw pgError(error, what);
@@ -373,8 +369,10 @@ export class KvPostgres implements AsyncKvStore {
       byKey.delete(entry[0]); // the last write of a key wins, in its place
       byKey.set(entry[0], [entry[0], ...toColumns(...encodeValue(entry[1], this.#shared.codec))]);
     }
-    planWrite(options ?? {}, 0, "set many keys");
-    if (byKey.size === 0) return 0;
+    if (byKey.size === 0) {
+      planWrite(options ?? {}, 0, "set many keys"); // the options are checked all the same (#write checks them else)
+      return 0;
+    }
     const written = new Set(await this.#write("set many keys", [...byKey.values()], options));
     let n = 0;
     for (const key of order) if (written.has(key)) n++;
@@ -603,8 +601,7 @@ export class KvPostgres implements AsyncKvStore {
   async #rows(what: string, query: KeyQuery | undefined, options: ListOptions | undefined): Promise<unknown[][]> {
     this.#open(what);
     const o = checkListOptions(options, what);
-    compileQuery(query, what);
-    const rows = await this.#page(what, query, o, o.after, o.limit);
+    const rows = await this.#page(what, query, o, o.after, o.limit); // the query is checked by #page's keyCondition
     this.#shared.counters.rowsIterated += rows.length;
     return rows;
   }
@@ -780,7 +777,7 @@ export class KvPostgres implements AsyncKvStore {
 
   // ---- what PostgreSQL does itself -----------------------------------------
 
-  /** Counters are not kept on PostgreSQL; the gauges are the table's (see {@link KvMethods.stats}). */
+  /** This process's counters of its calls; the gauges are the table's (see {@link KvMethods.stats}). */
   async stats(options?: { reset?: boolean }): Promise<KvStats> {
     this.#open("read stats");
     checkOptions(options, ["reset"], "read stats");
@@ -792,9 +789,7 @@ export class KvPostgres implements AsyncKvStore {
     );
     const bytes = Number(rows[0]![1]);
     const counters = { ...this.#shared.counters };
-    if (options?.reset === true) {
-      for (const name of Object.keys(this.#shared.counters)) this.#shared.counters[name as keyof Counters] = 0;
-    }
+    if (options?.reset === true) Object.assign(this.#shared.counters, zeroCounters());
     return {
       ...counters,
       keys: Number(rows[0]![0]),
@@ -808,13 +803,11 @@ export class KvPostgres implements AsyncKvStore {
 
   /** Nothing to checkpoint from a client: PostgreSQL checkpoints itself. */
   checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
-    this.#open("checkpoint");
-    if (!["passive", "full", "restart", "truncate"].includes(mode)) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot checkpoint: mode must be one of passive, full, restart, truncate, received ${typeName(mode)}`,
-        ),
-      );
+    try {
+      this.#open("checkpoint");
+      checkCheckpointMode(mode);
+    } catch (error) {
+      return Promise.reject(error);
     }
     this.#shared.counters.checkpoints++;
     return Promise.resolve({ busy: false, logFrames: -1, checkpointedFrames: -1 });
@@ -862,7 +855,7 @@ export class KvPostgres implements AsyncKvStore {
   watch<T>(keysOrQuery: readonly string[] | KeyQuery, options?: WatchOptions): KvWatch<unknown> {
     this.#open("watch keys");
     checkWatch(keysOrQuery, options);
-    const hub = this.#shared.hub ??= new WatchHub(this.#shared.client);
+    const hub = this.#hub();
     const codec = this.#shared.codec;
     const entryOf = (row: unknown[]): KvEntry<T> => ({
       key: row[1] as string,
@@ -930,6 +923,11 @@ export class KvPostgres implements AsyncKvStore {
     return queue as KvQueueAsync<T>;
   }
 
+  /** The store's listening connection and tick, made by the first watch or queue wait. */
+  #hub(): WatchHub {
+    return this.#shared.hub ??= new WatchHub(this.#shared.client);
+  }
+
   /** The queue statements' runner, on this store's connection (a transaction's, in one). */
   #queueRunner(what: string): QueueRunner {
     return {
@@ -937,7 +935,7 @@ export class KvPostgres implements AsyncKvStore {
       atomic: (fn) => this.#atomic(what, (tx) => fn((sql, params) => tx.#query(what, sql, params))),
       setKey: async (key, columns) => void await this.#write(what, [[key, ...columns]], undefined),
       codec: this.#shared.codec,
-      hub: () => this.#shared.hub ??= new WatchHub(this.#shared.client),
+      hub: () => this.#hub(),
       now: () => this.#shared.clock?.() ?? Date.now(),
     };
   }

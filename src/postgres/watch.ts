@@ -84,8 +84,9 @@ export class WatchHub {
     const polls = this.#client.listen === undefined;
     this.#timer = unrefInterval(() => {
       const now = Date.now();
-      const poll = polls && ++this.#ticks % 20 === 0;
-      if (!polls && this.#ticks++ % 2000 === 1999) {
+      const tick = ++this.#ticks;
+      const poll = polls && tick % 20 === 0; // every 100 ms
+      if (!polls && tick % 2000 === 0) {
         // Every 10 s: the marks of the tables still watched are renewed; the others lapse.
         const watched = new Set([...this.#members].map((m) => m.table));
         for (const table of [...this.#marked.keys()]) {
@@ -125,6 +126,8 @@ export class PgWatch<T> implements KvWatch<T>, Member {
   readonly #hub: WatchHub;
   readonly #read: (first: boolean) => Promise<PgRead<T>>;
   readonly #clock: () => number;
+  /** Whether the store has a clock of its own (else expiry is due by this machine's time, see #dueAt). */
+  readonly #hasClock: boolean;
   #first = true;
   #dirty = false;
   #done = false;
@@ -146,8 +149,6 @@ export class PgWatch<T> implements KvWatch<T>, Member {
     this.#hasClock = clock !== undefined;
     hub.add(this);
   }
-
-  readonly #hasClock: boolean;
 
   touch(): void {
     this.#dirty = true;

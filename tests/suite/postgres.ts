@@ -82,7 +82,7 @@ function pgOnlyTests(test: TestFn): void {
 
   test("SQLite's options are refused by name, unknown ones as openKv refuses them", async () => {
     const pool = await pgPool();
-    for (const name of ["busyTimeout", "journalMode", "durability", "readOnly", "pageSize"]) {
+    for (const name of ["busyTimeout", "journalMode", "durability", "readOnly", "pageSize", "closeDatabase", "now"]) {
       await assert.rejects(
         () => openKvPostgres(pool, { [name]: 1 } as never),
         new RegExp(`${name} is an option of SQLite`),
