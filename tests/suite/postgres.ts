@@ -3,7 +3,7 @@ import pg from "pg";
 import type { Target, TestFn } from "../harness.ts";
 import { pgPool, pgTarget, pgUrl, stopPg } from "../pg_target.ts";
 import { endPool, noPostgres, startPrimary } from "../pg_server.ts";
-import { openKvPostgres } from "../../src/postgres/mod.ts";
+import { type KvPostgres, openKvPostgres } from "../../src/postgres/mod.ts";
 import { KvError } from "../../src/errors.ts";
 import { valueTests } from "./values.ts";
 import { ttlTests } from "./ttl.ts";
@@ -33,10 +33,22 @@ function runCli(args: string[], stdin = ""): ReturnType<typeof cli> {
   return cli([rt.name, rt.command, rt.args], args, stdin);
 }
 
-/** Another machine's pool on the shared server. */
-async function otherMachine(max: number): Promise<pg.Pool> {
+/** A new table opened on the shared pool and, as another machine would, on a pool of its own (ended after `fn`). */
+async function onTwoMachines(
+  prefix: string,
+  max: number,
+  fn: (kv: KvPostgres, remote: KvPostgres) => Promise<void>,
+): Promise<void> {
   await pgPool();
-  return new pg.Pool({ connectionString: pgUrl(), max });
+  const other = new pg.Pool({ connectionString: pgUrl(), max });
+  try {
+    const table = `${prefix}_${Date.now()}`;
+    await using kv = await openKvPostgres(await pgPool(), { table });
+    await using remote = await openKvPostgres(other, { table });
+    await fn(kv, remote);
+  } finally {
+    await endPool(other);
+  }
 }
 
 /** The shared suite's areas on openKvPostgres (node-postgres), then what only PostgreSQL has. */
@@ -184,11 +196,7 @@ function pgOnlyTests(test: TestFn): void {
   });
 
   test("a watch sees what another machine's client writes, deletes and lets expire, through LISTEN/NOTIFY", async () => {
-    const other = await otherMachine(2);
-    try {
-      const table = `watched_${Date.now()}`;
-      await using kv = await openKvPostgres(await pgPool(), { table });
-      await using remote = await openKvPostgres(other, { table });
+    await onTwoMachines("watched", 2, async (kv, remote) => {
       const watch = kv.watch<string>(["a", "b"]);
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined]);
       await remote.set("a", "from afar", { ttl: 1500 });
@@ -199,17 +207,11 @@ function pgOnlyTests(test: TestFn): void {
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), ["from afar", undefined]);
       assert.deepEqual((await watch.next()).value!.map((e) => e.value), [undefined, undefined], "a expired");
       await watch.return();
-    } finally {
-      await endPool(other);
-    }
+    });
   });
 
   test("an enqueue through the transaction's own queue commits or rolls back with it; machines share the queue", async () => {
-    const other = await otherMachine(4);
-    try {
-      const table = `queued_${Date.now()}`;
-      await using kv = await openKvPostgres(await pgPool(), { table });
-      await using remote = await openKvPostgres(other, { table });
+    await onTwoMachines("queued", 4, async (kv, remote) => {
       await kv.transaction(async (tx) => void await tx.queue("jobs").enqueue("kept"));
       await assert.rejects(() =>
         kv.transaction(async (tx) => {
@@ -250,9 +252,7 @@ function pgOnlyTests(test: TestFn): void {
       await listening;
       assert.deepEqual(got, ["hello"]);
       assert.ok(Date.now() - sent < 900, "woken by the notification, not the 1 s look");
-    } finally {
-      await endPool(other);
-    }
+    });
   });
 
   test("nested transactions are savepoints; a deadlock rejects with KV_CONFLICT and applies nothing", async () => {
