@@ -21,11 +21,11 @@ import { LRUCache } from "lru-cache";
 import { open as openLmdb } from "lmdb";
 import { openKv } from "../mod.ts";
 import { memoize } from "../src/cache.ts";
-import { rate, rateAsync, roundMedians, timeEach } from "./measure.ts";
+import { rate, rateAsync, roundMedians, runtimeLabel, timeEach } from "./measure.ts";
 
-const proc = (globalThis as unknown as { process: { argv: string[]; versions: Record<string, string> } }).process;
+const proc = (globalThis as unknown as { process: { argv: string[] } }).process;
 const quick = proc.argv.includes("--quick");
-const runtime = "Bun" in globalThis ? `bun ${proc.versions.bun}` : `node ${proc.versions.node}`;
+const runtime = runtimeLabel();
 const KEYS = 1000;
 const ROUNDS = quick ? 3 : 5;
 const SLICE = quick ? 40 : 250;
