@@ -803,14 +803,21 @@ export class KvPostgres implements AsyncKvStore {
 
   /** Nothing to checkpoint from a client: PostgreSQL checkpoints itself. */
   checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
-    try {
-      this.#open("checkpoint");
+    return this.#settled("checkpoint", () => {
       checkCheckpointMode(mode);
+      this.#shared.counters.checkpoints++;
+      return { busy: false, logFrames: -1, checkpointedFrames: -1 };
+    });
+  }
+
+  /** `fn`'s result after the store's open check, for a method with nothing to await: a throw is a rejection. */
+  #settled<R>(what: string, fn: () => R): Promise<R> {
+    try {
+      this.#open(what);
+      return Promise.resolve(fn());
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#shared.counters.checkpoints++;
-    return Promise.resolve({ busy: false, logFrames: -1, checkpointedFrames: -1 });
   }
 
   /** `VACUUM` of this key space's table. */
@@ -839,8 +846,7 @@ export class KvPostgres implements AsyncKvStore {
 
   /** Every write is committed when its promise resolves: nothing to flush. */
   flush(): Promise<void> {
-    this.#open("flush");
-    return Promise.resolve();
+    return this.#settled("flush", () => {});
   }
 
   /** Not yet on PostgreSQL. */

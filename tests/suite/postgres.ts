@@ -4,7 +4,7 @@ import type { Target, TestFn } from "../harness.ts";
 import { pgPool, pgTarget, pgUrl, stopPg } from "../pg_target.ts";
 import { endPool, noPostgres, startPrimary } from "../pg_server.ts";
 import { type KvPostgres, openKvPostgres } from "../../src/postgres/mod.ts";
-import { KvError } from "../../src/errors.ts";
+import { KvClosedError, KvError } from "../../src/errors.ts";
 import { valueTests } from "./values.ts";
 import { ttlTests } from "./ttl.ts";
 import { writeTests } from "./writes.ts";
@@ -86,6 +86,32 @@ function sharedAreas(named: TestFn, t: Target): void {
 }
 
 function pgOnlyTests(test: TestFn): void {
+  test("maintenance on PostgreSQL: checkpoint counts and does nothing, vacuum and optimize run, backup is pg_dump's", async () => {
+    const kv = await openKvPostgres(await pgPool(), { table: `upkeep_${Date.now()}` });
+    await kv.setMany({ a: 1, b: 2 });
+    assert.deepEqual(await kv.checkpoint("truncate"), { busy: false, logFrames: -1, checkpointedFrames: -1 });
+    await assert.rejects(
+      kv.checkpoint("bogus" as never),
+      (e: unknown) => e instanceof RangeError && /mode must be one of passive, full, restart, truncate/.test(e.message),
+    );
+    assert.equal((await kv.stats()).checkpoints, 1, "a refused mode is not counted");
+    await kv.vacuum();
+    await kv.optimize();
+    await kv.integrityCheck();
+    await assert.rejects(kv.vacuum({ pages: 5 }), TypeError);
+    await assert.rejects(kv.transaction((tx) => tx.vacuum()), KvError);
+    await assert.rejects(kv.backup(), /pg_dump/);
+    await assert.rejects(kv.changes(), KvError);
+    assert.deepEqual(await kv.getMany(["a", "b"]), [1, 2]);
+    await kv.close();
+    // A closed store's calls reject: a promise, never a throw.
+    for (const call of [() => kv.checkpoint(), () => kv.flush(), () => kv.get("a")]) {
+      const pending = call();
+      assert.ok(pending instanceof Promise);
+      await assert.rejects(pending, KvClosedError);
+    }
+  });
+
   test("a client that is not a PostgreSQL client is a TypeError naming what was expected", async () => {
     for (const bad of [undefined, null, 42, "postgres://x", {}, { query() {} }]) {
       await assert.rejects(() => openKvPostgres(bad), /node-postgres Pool or Client, a postgres\.js sql or Bun's SQL/);
