@@ -22,7 +22,8 @@ import process from "node:process";
 import { openKv } from "../mod.ts";
 import { rotate, runtimeLabel } from "./measure.ts";
 // The test suite's Litestream helpers: the binary, its first snapshot, stopping a process by its handle.
-import { hasSnapshot, LITESTREAM, stop, until, wait } from "../tests/suite/litestream.ts";
+import { hasSnapshot, LITESTREAM, stop, wait } from "../tests/suite/litestream.ts";
+import { until } from "../tests/suite/process.ts";
 
 const runtime = runtimeLabel();
 const quick = process.argv.includes("--quick");

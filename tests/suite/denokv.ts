@@ -16,7 +16,7 @@ import {
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { currentRuntime, runCommand } from "./process.ts";
+import { currentRuntime, runCommand, until } from "./process.ts";
 import { held, manualClock, tempDir, tempFile } from "../util.ts";
 
 const typeError = (message: string) => ({ name: "TypeError", message });
@@ -435,11 +435,11 @@ export function denoKvTests(test: TestFn, t: Target): void {
     await kv.enqueue("now");
     await kv.enqueue("later", { delay: 5000 });
     await kv.enqueue("fails", { backoffSchedule: [0], keysIfUndelivered: [["dead", 1]] });
-    await held(until(() => seen.includes("now") && fail === 2));
+    await held(until(() => seen.includes("now") && fail === 2, "the message now, and the failing one twice"));
     assert.ok(!seen.includes("later"));
     assert.equal((await kv.get(["dead", 1])).value, "fails", "written once the schedule is spent");
     clock.advance(5000);
-    await held(until(() => seen.includes("later")));
+    await held(until(() => seen.includes("later"), "the delayed message"));
     assert.throws(() => kv.atomic().enqueue(1, { delay: -1 }), typeError("Delay must be >= 0: received -1"));
     assert.throws(
       () => kv.atomic().enqueue(1, { delay: 31 * 24 * 3600_000 }),
@@ -475,7 +475,7 @@ export function denoKvTests(test: TestFn, t: Target): void {
     const again = open(path, { now: clock.now });
     const seen: unknown[] = [];
     const relisten = again.listenQueue((value) => void seen.push(value));
-    await held(until(() => seen.length === 1));
+    await held(until(() => seen.length === 1, "the message whose lease lapsed"));
     assert.deepEqual(seen, ["stuck"]);
     again.close();
     await held(relisten);
@@ -501,11 +501,6 @@ function tag(v: unknown): unknown {
   if (v instanceof Uint8Array) return `b${[...v]}`;
   if (typeof v === "string") return `s${v}`;
   return v;
-}
-
-/** Resolves once `ready()` holds, looking every few ms (a queue delivers on its own loop). */
-async function until(ready: () => boolean): Promise<void> {
-  while (!ready()) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 /** The `./deno-kv` entry with the runtime's built-in driver, and other processes on its file. */
@@ -559,7 +554,7 @@ kv.close();
     assert.equal(child.code, 0, child.stderr);
     assert.equal((await held(reader.read())).value![0]!.value, "hello", "seen through data_version");
     await reader.cancel();
-    await held(waitFor(() => got.length === 20));
+    await held(until(() => got.length === 20, "20 messages", 60_000));
     assert.deepEqual(
       got.map((m) => (m as { i: number }).i).sort((a, b) => a - b),
       Array.from({ length: 20 }, (_, i) => i),
@@ -571,13 +566,4 @@ kv.close();
     kv.close();
     await held(listening);
   });
-}
-
-/** Resolves once `ready()` holds, looking every 10 ms, or throws after a minute. */
-async function waitFor(ready: () => boolean): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Target, TestFn } from "../harness.ts";
-import { currentRuntime, onLines } from "./process.ts";
+import { currentRuntime, onLines, until } from "./process.ts";
 import { crashKills } from "./crash.ts";
 import { tempDir } from "../util.ts";
 import { run } from "../../src/cli.ts";
@@ -49,15 +49,6 @@ interface Replicated {
 /** Resolves after `ms`. */
 export function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves once `check()` holds (polled every 10 ms); throws after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await wait(10);
-  }
 }
 
 /** Whether the replica holds a snapshot (Litestream's first upload of a generation). */

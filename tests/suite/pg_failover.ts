@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestFn } from "../harness.ts";
-import { currentRuntime, onLines } from "./process.ts";
+import { currentRuntime, onLines, until } from "./process.ts";
 import { endPool, noPostgres, startPrimary, startStandby } from "../pg_server.ts";
 import { openKvPostgres } from "../../src/postgres/mod.ts";
 import { stop } from "./litestream.ts";
@@ -54,14 +54,6 @@ function startWriter(id: number, primary: string, standby: string): Writer {
     });
   });
   return w;
-}
-
-async function until(check: () => boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /**

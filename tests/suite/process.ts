@@ -53,6 +53,15 @@ function othersCanReach(path: string): boolean {
   }
 }
 
+/** Resolves once `check()` holds (looked at every 10 ms); throws, naming `what`, after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Calls `onLine` with each whole line a child's output stream gives, as it comes. */
 export function onLines(
   stream: { setEncoding(encoding: "utf8"): unknown; on(event: "data", listener: (chunk: string) => void): unknown },

@@ -2,7 +2,7 @@ import { assert } from "../assert.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Target, TestFn } from "../harness.ts";
-import { currentRuntime, onLines, type Runtime, runWorker } from "./process.ts";
+import { currentRuntime, onLines, type Runtime, runWorker, until } from "./process.ts";
 import { held, tempFile } from "../util.ts";
 
 const WORKER = fileURLToPath(new URL("../fixtures/worker.ts", import.meta.url));
@@ -29,14 +29,6 @@ function start(rt: Runtime, args: string[], ready: string, onLine?: (line: strin
   });
   const ended = new Promise<void>((resolve) => child.on("close", () => resolve()));
   return { child, started, ended, stderr: () => stderr };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Watch and queues across real processes on one file, on this runtime's built-in driver. */
@@ -74,8 +66,8 @@ export function sharedFileTests(test: TestFn, t: Target): void {
       ]);
       for (const e of enqueuers) assert.deepEqual(e.lines, ["enqueued"], e.stderr);
       using kv = t.openKv(path);
-      await until(() => kv.count({ prefix: "handled:" }) === 2000, "2,000 handled messages");
-      await until(() => kv.queue("work").size() === 0, "an empty queue");
+      await until(() => kv.count({ prefix: "handled:" }) === 2000, "2,000 handled messages", 60_000);
+      await until(() => kv.queue("work").size() === 0, "an empty queue", 60_000);
       const counts = kv.values<number>({ prefix: "handled:" });
       assert.equal(counts.length, 2000);
       assert.ok(counts.every((n) => n === 1), "no message was handled twice without a failure");
