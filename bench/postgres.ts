@@ -44,6 +44,9 @@ if (why !== undefined) {
       values: [entries.map(([k]) => k), JSON.stringify(value)],
     });
     const key = (i: number) => entries[(i * 7919) % KEYS]![0];
+    /** The i-th batch of 100 keys (getMany, setMany), and the i-th listed prefix (50 keys each). */
+    const hundred = (i: number) => Array.from({ length: 100 }, (_, j) => key(i * 100 + j));
+    const prefix = (i: number) => `k${String(i % 100).padStart(2, "0")}`;
     // Named: prepared once on the connection, as kvsqlite's statements are.
     let statements = 0;
     const names = new Map<string, string>();
@@ -90,9 +93,9 @@ if (why !== undefined) {
             .rows[0].n,
       },
       "getMany(100)": {
-        kvsqlite: (i) => kv.getMany(Array.from({ length: 100 }, (_, j) => key(i * 100 + j))),
+        kvsqlite: (i) => kv.getMany(hundred(i)),
         raw: async (i) => {
-          const keys = Array.from({ length: 100 }, (_, j) => key(i * 100 + j));
+          const keys = hundred(i);
           const r = await q(`SELECT k, v FROM raw WHERE k = ANY($1) AND (expires_at IS NULL OR expires_at > $2)`, [
             keys,
             Date.now(),
@@ -102,20 +105,20 @@ if (why !== undefined) {
         },
       },
       "setMany(100)": {
-        kvsqlite: (i) => kv.setMany(Array.from({ length: 100 }, (_, j) => [key(i * 100 + j), value] as const)),
+        kvsqlite: (i) => kv.setMany(hundred(i).map((k) => [k, value] as const)),
         raw: (i) =>
           q(
             `INSERT INTO raw (k, v) SELECT unnest($1::text[]), $2
               ON CONFLICT (k) DO UPDATE SET v = excluded.v, expires_at = NULL`,
-            [Array.from(new Set(Array.from({ length: 100 }, (_, j) => key(i * 100 + j)))), JSON.stringify(value)],
+            [Array.from(new Set(hundred(i))), JSON.stringify(value)],
           ),
       },
       "list 50": {
-        kvsqlite: async (i) => await kv.entries({ prefix: `k${String(i % 100).padStart(2, "0")}` }, { limit: 50 }),
+        kvsqlite: async (i) => await kv.entries({ prefix: prefix(i) }, { limit: 50 }),
         raw: async (i) =>
           (await q(
             `SELECT k, v FROM raw WHERE k >= $1 AND k < $2 AND (expires_at IS NULL OR expires_at > $3) ORDER BY k LIMIT 50`,
-            [`k${String(i % 100).padStart(2, "0")}`, `k${String(i % 100).padStart(2, "0")}\uffff`, Date.now()],
+            [prefix(i), `${prefix(i)}\uffff`, Date.now()],
           )).rows.map((row) => [row.k, JSON.parse(row.v)]),
       },
     };
